@@ -50,10 +50,10 @@ _EXPONENT_2 = (
     "VES WST XCD XCG YER ZAR ZMW ZWG"
 )
 CURRENCIES: dict[str, int] = {
-    **{code: 2 for code in _EXPONENT_2.split()},
-    **{code: 0 for code in _EXPONENT_0.split()},
-    **{code: 3 for code in _EXPONENT_3.split()},
-    **{code: 4 for code in _EXPONENT_4.split()},
+    **dict.fromkeys(_EXPONENT_2.split(), 2),
+    **dict.fromkeys(_EXPONENT_0.split(), 0),
+    **dict.fromkeys(_EXPONENT_3.split(), 3),
+    **dict.fromkeys(_EXPONENT_4.split(), 4),
 }
 
 

@@ -90,7 +90,9 @@ class State:
             "commitment_counted": str(self.commitment_counted),
             "prepaid_balance": _str(self.prepaid_balance),
             "credits": [
-                {"index": i, "remaining": str(r)} for i, r in enumerate(self.credits) if r is not None
+                {"index": i, "remaining": str(r)}
+                for i, r in enumerate(self.credits)
+                if r is not None
             ],
         }
 

@@ -75,7 +75,7 @@ def _value_based(price: Price) -> bool:
 
 
 def _title(component: UsageComponent | OutcomeComponent) -> str:
-    return component.name or f"{component.id} ({component.metric})"
+    return component.name or component.metric
 
 
 def _quantity_lines(
@@ -98,7 +98,7 @@ def _quantity_lines(
     title = _title(component) + note
     plain = all(w.group.factor == ONE and w.group.replacement is None for w in weighted)
     if plain or len(weighted) == 0:
-        unit = None if charge.unit_price is None else charge.unit_price * escalation
+        plain_unit = None if charge.unit_price is None else charge.unit_price * escalation
         quantity, line_per = billable, per
         if isinstance(price, PackagePrice):
             title += f": {_num(billable)} units in packages of {_num(price.size)}"
@@ -109,7 +109,7 @@ def _quantity_lines(
                 component.id,
                 title,
                 quantity,
-                unit,
+                plain_unit,
                 charge.amount * escalation,
                 per=line_per,
                 tiers=_scale_slices(charge, escalation),
@@ -210,7 +210,9 @@ def usage_lines(
     entitled: Entitlements,
     escalation: Decimal,
 ) -> list[Line]:
-    matched = [r for r in records if component.metric in r.quantities and matches(r, component.filter)]
+    matched = [
+        r for r in records if component.metric in r.quantities and matches(r, component.filter)
+    ]
     price = component.price
     if isinstance(price, PercentagePrice):
         return _percentage_lines(component, price, matched, escalation, "")

@@ -37,7 +37,8 @@ class Context:
 
 def _component_base(lines: Sequence[Line], component: str, kinds: set[str]) -> Decimal:
     return sum(
-        (l.exact_amount for l in lines if l.component == component and l.kind in kinds), ZERO
+        (line.exact_amount for line in lines if line.component == component and line.kind in kinds),
+        ZERO,
     )
 
 
@@ -129,9 +130,8 @@ def _prepaid(
     rate = commitment.discount_percent / HUNDRED
     overage_percent = commitment.overage_discount_percent
     overage = rate if overage_percent is None else overage_percent / HUNDRED
-    if first or state.prepaid_balance is None:
-        balance = commitment.amount
-    else:
+    balance: Decimal = commitment.amount
+    if not first and state.prepaid_balance is not None:
         balance = state.prepaid_balance
     if first:
         lines.append(
@@ -203,7 +203,14 @@ def _minimum_and_cap(plan: Plan, lines: list[Line], ctx: Context) -> None:
         subtotal = _billed_sum(lines, ctx)
         if subtotal < floor:
             lines.append(
-                Line("minimum", None, f"minimum spend top-up to {floor}", None, None, floor - subtotal)
+                Line(
+                    "minimum",
+                    None,
+                    f"minimum spend top-up to {floor}",
+                    None,
+                    None,
+                    floor - subtotal,
+                )
             )
     if cap is not None:
         ceiling = cap.amount * ctx.escalation
@@ -218,7 +225,9 @@ def _credits(plan: Plan, lines: list[Line], ctx: Context, state: State) -> State
     grants = plan.modifiers.credits
     if not grants:
         return state
-    balances: list[Decimal | None] = list(state.credits) + [None] * (len(grants) - len(state.credits))
+    balances: list[Decimal | None] = list(state.credits) + [None] * (
+        len(grants) - len(state.credits)
+    )
     order = sorted(
         range(len(grants)),
         key=lambda i: (grants[i].expires is None, grants[i].expires or date.max, i),
@@ -236,16 +245,14 @@ def _credits(plan: Plan, lines: list[Line], ctx: Context, state: State) -> State
         if grant.applies_to is not None:
             named = set(grant.applies_to)
             coverable = min(
-                _billed_sum([l for l in lines if l.component in named], ctx), remaining
+                _billed_sum([line for line in lines if line.component in named], ctx), remaining
             )
         else:
             coverable = remaining
         use = min(balance, coverable)
         if use > 0:
             name = grant.name or f"credit {index + 1}"
-            lines.append(
-                Line("credit", None, f"{name} (balance {balance})", None, None, -use)
-            )
+            lines.append(Line("credit", None, f"{name} (balance {balance})", None, None, -use))
             balance -= use
         balances[index] = balance
     return State(state.commitment_counted, state.prepaid_balance, tuple(balances))

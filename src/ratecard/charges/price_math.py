@@ -52,9 +52,7 @@ def _tier_price(tier: Tier | PercentTier) -> Decimal:
     return tier.unit_price or ZERO
 
 
-def graduated(
-    tiers: Sequence[Tier | PercentTier], q: Decimal, flat_fee_at_zero: bool
-) -> Charge:
+def graduated(tiers: Sequence[Tier | PercentTier], q: Decimal, flat_fee_at_zero: bool) -> Charge:
     """Each tier prices the units inside ``(up_to[i-1], up_to[i]]``; a tier's flat fee is
     charged when ``q`` enters it (the first tier's at zero too, unless told otherwise)."""
     slices: list[TierSlice] = []

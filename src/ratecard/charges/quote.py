@@ -52,8 +52,8 @@ def _state_from_carry(plan: Plan, summary: UsageSummary) -> State:
 
 def _component_limits(plan: Plan, lines: list[Line], escalation: Decimal) -> None:
     for component in plan.components:
-        own = [l for l in lines if l.component == component.id and l.kind == "charge"]
-        charged = sum((l.exact_amount for l in own), ZERO)
+        own = [line for line in lines if line.component == component.id and line.kind == "charge"]
+        charged = sum((line.exact_amount for line in own), ZERO)
         if component.minimum is not None and charged < component.minimum * escalation:
             floor = component.minimum * escalation
             lines.append(
@@ -92,7 +92,7 @@ def component_lines(
             lines += flat_lines(component, escalation)
         elif isinstance(component, SeatComponent):
             lines += seat_lines(component, summary, escalation)
-            lines += [l for l in entitled.unserved_lines if l.component == component.id]
+            lines += [line for line in entitled.unserved_lines if line.component == component.id]
         elif isinstance(component, UsageComponent):
             lines += _drop_empty(usage_lines(component, records, entitled, escalation))
         elif isinstance(component, TokensComponent):
@@ -104,7 +104,7 @@ def component_lines(
 
 def _drop_empty(lines: list[Line]) -> list[Line]:
     """Metered components with no usage and no charge add no line."""
-    return [l for l in lines if l.exact_amount != 0 or (l.quantity or ZERO) != 0]
+    return [line for line in lines if line.exact_amount != 0 or (line.quantity or ZERO) != 0]
 
 
 def evaluate(plan: Plan, summary: UsageSummary, state: State | None = None) -> Invoice:
@@ -131,9 +131,9 @@ def evaluate(plan: Plan, summary: UsageSummary, state: State | None = None) -> I
         )
         state = apply_modifiers(plan, lines, ctx, state)
         rounded = round_lines(lines, currency, mode, scope)
-        subtotal = sum((l.amount for l in rounded if l.kind != "credit"), ZERO)
-        total = sum((l.amount for l in rounded), ZERO)
-        exact = sum((l.exact_amount for l in rounded), ZERO)
+        subtotal = sum((line.amount for line in rounded if line.kind != "credit"), ZERO)
+        total = sum((line.amount for line in rounded), ZERO)
+        exact = sum((line.exact_amount for line in rounded), ZERO)
         return Invoice(
             plan.id,
             currency,

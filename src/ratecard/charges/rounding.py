@@ -12,13 +12,13 @@ from ratecard.money import RoundingMode, minor_unit, round_money
 __all__ = ["round_lines"]
 
 
-def round_lines(
-    lines: Sequence[Line], currency: str, mode: RoundingMode, scope: str
-) -> list[Line]:
+def round_lines(lines: Sequence[Line], currency: str, mode: RoundingMode, scope: str) -> list[Line]:
     """``line`` scope: each line rounded on its own. ``invoice`` scope: the exact total is
     rounded once and the lines' rounded amounts are adjusted by whole minor units, largest
     rounding remainder first, so that they add up to it."""
-    rounded = [replace(line, amount=round_money(line.exact_amount, currency, mode)) for line in lines]
+    rounded = [
+        replace(line, amount=round_money(line.exact_amount, currency, mode)) for line in lines
+    ]
     if scope == "line" or not rounded:
         return rounded
     exact_total = sum((line.exact_amount for line in lines), Decimal(0))

@@ -120,9 +120,7 @@ def entitlements(
             per_user = None if allowance.pooled else _per_user(metric_records, allowance.metric)
             if per_user is not None:
                 # Each user's own allowance: only the part they use can be consumed.
-                usable = sum(
-                    (min(units, allowance.quantity) for units in per_user.values()), ZERO
-                )
+                usable = sum((min(units, allowance.quantity) for units in per_user.values()), ZERO)
             else:
                 usable = allowance.quantity * billed
             result.included[allowance.metric] = result.included.get(allowance.metric, ZERO) + usable

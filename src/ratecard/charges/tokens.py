@@ -59,7 +59,7 @@ def request_categories(
         problems.append("reasoning + audio_output tokens exceed output_tokens")
     if problems:
         raise UsageError([Problem(message, path=ref) for message in problems])
-    result = {cat: ZERO for cat in ORDER}
+    result = dict.fromkeys(ORDER, ZERO)
     result["input"] = get["input"]
     result["output"] = get["output"]
     for cat, parent in PARENT.items():
@@ -151,7 +151,7 @@ def tokens_lines(
                 price = prices[PARENT[category]]
             totals[_Key(category, price * factor, tuple(labels))] += units
     per = component.per
-    title = component.name or component.id
+    title = component.name or "tokens"
     lines = []
     for key in sorted(totals, key=lambda k: (ORDER.index(k.category), k.labels, k.price)):
         units = totals[key]
@@ -161,7 +161,7 @@ def tokens_lines(
             Line(
                 "charge",
                 component.id,
-                f"{title}: {key.category} tokens{label}",
+                f"{title}: {key.category}{label}",
                 units,
                 unit_price,
                 units / per * unit_price,

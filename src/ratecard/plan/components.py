@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -197,7 +197,7 @@ def _as_list(value: Allowance | list[Allowance] | None) -> list[Allowance]:
 class _Metered(_Base):
     filter: Filter = Field(default_factory=dict)
     """Only usage whose dimensions match every key counts."""
-    per: DecimalValue = Field(default=1, gt=0)
+    per: DecimalValue = Field(default=Decimal(1), gt=0)
     """Prices are per this many units (1000000 for per-million-token prices)."""
     multipliers: Multipliers | None = None
 

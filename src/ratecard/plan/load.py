@@ -23,6 +23,10 @@ def load_plan(source: PlanSource) -> Plan:
     """
     if isinstance(source, Plan):
         return source
+    if isinstance(source, str) and source.startswith("catalog:"):
+        from ratecard.catalog import get_plan
+
+        return get_plan(source.removeprefix("catalog:"))
     document = load_document(source, PlanError, "plan")
     references = [document.problem(loc, msg) for loc, msg in reference_problems(document.data)]
     return validate(Plan, document, PlanError, references, {"references_checked": True})

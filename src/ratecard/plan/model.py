@@ -19,7 +19,7 @@ from ratecard.plan.components import (
 from ratecard.plan.modifiers import Modifiers
 from ratecard.plan.types import STRICT
 
-__all__ = ["PricingModel", "Plan", "Rounding", "reference_problems"]
+__all__ = ["Plan", "PricingModel", "Rounding", "reference_problems"]
 
 PricingModel = Literal["per-token", "per-seat", "per-task", "per-outcome", "hybrid"]
 

@@ -20,6 +20,7 @@ Six models, chosen by the ``model`` key:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -60,11 +61,13 @@ class Tier(BaseModel):
     """Charged once when ``q`` enters the tier (default 0)."""
 
 
-def _check_tiers(tiers: list[Tier] | list[PercentTier]) -> None:
-    previous = None
+def _check_tiers(tiers: Sequence[Tier | PercentTier]) -> None:
+    previous: Tier | PercentTier | None = None
     for index, tier in enumerate(tiers):
         if previous is not None and previous.up_to is None:
-            raise ValueError(f"tier {index} follows a tier with up_to: null; that tier must be last")
+            raise ValueError(
+                f"tier {index} follows a tier with up_to: null; that tier must be last"
+            )
         if tier.up_to is not None:
             if tier.up_to <= 0:
                 raise ValueError(f"tier {index}: up_to must be positive, got {tier.up_to}")
