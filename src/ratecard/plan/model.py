@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from ratecard.money import CURRENCIES
 from ratecard.plan.components import (
     Component,
+    FlatComponent,
     OutcomeComponent,
     SeatComponent,
     TokensComponent,
@@ -86,18 +87,24 @@ class Plan(BaseModel):
         hybrid (a seat or flat fee combined with metered charges)."""
         if self.pricing_model is not None:
             return self.pricing_model
-        kinds = set()
+        seat_metrics = {
+            allowance.metric
+            for component in self.components
+            if isinstance(component, SeatComponent)
+            for allowance in component.allowances + component.fair_use_limits
+        }
+        kinds: set[str] = set()
         for component in self.components:
             if isinstance(component, TokensComponent) or (
                 isinstance(component, UsageComponent) and component.metric.endswith("_tokens")
             ):
                 kinds.add("per-token")
-            elif isinstance(component, SeatComponent):
-                kinds.add("per-seat")
+            elif isinstance(component, SeatComponent | FlatComponent):
+                kinds.add("per-seat")  # a subscription fee
             elif isinstance(component, OutcomeComponent):
                 kinds.add("per-outcome")
-            elif isinstance(component, UsageComponent):
-                kinds.add("per-task")
+            elif component.metric not in seat_metrics:  # overage of a seat's allowance is not
+                kinds.add("per-task")  # a pricing model of its own
         if len(kinds) == 1:
             return kinds.pop()  # type: ignore[return-value]
         return "hybrid"
