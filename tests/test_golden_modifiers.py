@@ -19,7 +19,9 @@ FLAT = """
 """
 
 
-def calls(n: int | str, month: int = 10, contract_start: str = "2026-10-01") -> ratecard.UsageSummary:
+def calls(
+    n: int | str, month: int = 10, contract_start: str = "2026-10-01"
+) -> ratecard.UsageSummary:
     end = f"2026-{month + 1:02d}-01" if month < 12 else "2027-01-01"
     return usage_of(
         f"contract_start: {contract_start}\nusage: [{{metric: calls, quantity: '{n}'}}]",
@@ -106,9 +108,7 @@ def test_prepaid_commitment_draws_down_then_bills_overage():
 
 
 def test_prepaid_balance_left_at_term_end_is_forfeited():
-    plan = plan_of(
-        UNIT, "  commitment: {amount: '500.00', term_months: 1, payment: prepaid}"
-    )
+    plan = plan_of(UNIT, "  commitment: {amount: '500.00', term_months: 1, payment: prepaid}")
     invoice = ratecard.quote(plan, calls(100))
     # 500.00 prepaid, 100.00 drawn, 400.00 forfeited (an informational zero line)
     forfeit = invoice.lines[-1]
@@ -203,7 +203,11 @@ def test_modifier_order_discount_then_commitment_then_minimum_then_cap_then_cred
     # 20.00 -> 100.00; credit 30.00 -> 70.00
     invoice = ratecard.quote(plan, calls(200))
     assert [k for k, _, _ in amounts(invoice)] == [
-        "charge", "discount", "commitment_discount", "minimum", "credit"
+        "charge",
+        "discount",
+        "commitment_discount",
+        "minimum",
+        "credit",
     ]
     assert invoice.total == D("70.00")
 
@@ -228,7 +232,9 @@ def test_invoice_scope_rounds_the_total_once_and_lines_still_add_up():
         f"  - {{id: c{i}, type: usage, metric: m{i}, price: {{model: unit, unit_price: '0.001'}}}}\n"
         for i in range(3)
     )
-    usage = usage_of("usage: [" + ", ".join(f"{{metric: m{i}, quantity: 335}}" for i in range(3)) + "]")
+    usage = usage_of(
+        "usage: [" + ", ".join(f"{{metric: m{i}, quantity: 335}}" for i in range(3)) + "]"
+    )
     # each line 0.335 exactly. Line scope, half even: 0.34 each (0.335 -> the even 4) = 1.02.
     by_line = ratecard.quote(plan_of(components, extra="rounding: {mode: half_even}\n"), usage)
     assert by_line.total == D("1.02")
@@ -248,7 +254,12 @@ def test_zero_decimal_currency_rounds_to_whole_yen():
             "id": "yen",
             "currency": "JPY",
             "components": [
-                {"id": "a", "type": "usage", "metric": "x", "price": {"model": "unit", "unit_price": "0.6"}}
+                {
+                    "id": "a",
+                    "type": "usage",
+                    "metric": "x",
+                    "price": {"model": "unit", "unit_price": "0.6"},
+                }
             ],
         }
     )

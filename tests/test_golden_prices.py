@@ -174,6 +174,8 @@ def test_graduated_percentage():
 
 
 def test_percentage_needs_event_values():
-    plan = plan_of("  - {id: fees, type: usage, metric: payments, price: {model: percentage, percent: '1'}}\n")
+    plan = plan_of(
+        "  - {id: fees, type: usage, metric: payments, price: {model: percentage, percent: '1'}}\n"
+    )
     with pytest.raises(ratecard.UsageError, match="percentage price"):
         ratecard.quote(plan, usage_of("usage: [{metric: payments, quantity: 3}]"))

@@ -103,25 +103,49 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
-        expected = error.get("ctx", {}).get("expected_tags", "")
-        return f"unknown {error['ctx'].get('discriminator', 'kind')}: expected one of {expected}"
+        ctx = error.get("ctx", {})
+        key = str(ctx.get("discriminator", "kind")).strip("'")
+        return f"unknown {key} {ctx.get('tag')!r}: expected one of {ctx.get('expected_tags')}"
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    if kind in {"greater_than_equal", "greater_than"} and "input" in error:
-        message += f" (got {error['input']!r})"
+    bounds = {
+        "greater_than_equal": ">=",
+        "greater_than": ">",
+        "less_than_equal": "<=",
+        "less_than": "<",
+    }
+    if kind in bounds:
+        limit = next(iter(error.get("ctx", {}).values()), "")
+        return f"expected a number {bounds[kind]} {limit}, got {error.get('input')!r}"
     return message
 
 
-def _clean_loc(loc: Sequence[str | int]) -> Loc:
-    # Drop pydantic's union-member tags ("usage", "function-after[...]") from the location.
+_TAG_KEYS = ("type", "model")
+
+
+def _clean_loc(loc: Sequence[str | int], data: Any) -> Loc:
+    """Drop what pydantic adds to a location that is not a key of the document: union member
+    tags (the discriminator value, like ``usage`` or ``graduated``) and validator names."""
     cleaned: list[str | int] = []
+    node = data
     for part in loc:
-        if isinstance(part, str) and (
-            part.startswith(("function-", "tagged-union[", "list[", "dict[", "decimal", "str"))
-            or part in {"int", "float", "bool", "none", "timedelta", "datetime", "date"}
-        ):
-            continue
+        if isinstance(part, str):
+            if part.startswith(("function-", "tagged-union[")):
+                continue
+            is_tag = (
+                any(node.get(key) == part for key in _TAG_KEYS)
+                if isinstance(node, Mapping)
+                else False
+            )
+            if is_tag and part not in node:
+                continue
         cleaned.append(part)
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
     return tuple(cleaned)
 
 
@@ -129,7 +153,9 @@ def validation_problems(document: Document, exc: ValidationError) -> list[Proble
     problems = []
     seen: set[tuple[Loc, str]] = set()
     for error in exc.errors(include_url=False):
-        loc = _clean_loc(error["loc"])
+        loc = _clean_loc(error["loc"], document.data)
+        if error["type"] == "union_tag_invalid":
+            loc = (*loc, str(error.get("ctx", {}).get("discriminator", "")).strip("'"))
         message = _describe(error)
         if (loc, message) in seen:
             continue
@@ -149,7 +175,9 @@ def validate(
     try:
         result = model.model_validate(document.data, context=context)
     except ValidationError as exc:
-        raise error([*extra, *validation_problems(document, exc)]) from None
+        problems = [*extra, *validation_problems(document, exc)]
+        problems.sort(key=lambda p: p.line or 0)
+        raise error(problems) from None
     if extra:
         raise error(list(extra))
     return result

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from ratecard.money import CURRENCIES
+from ratecard.money import CURRENCIES, to_decimal
 from ratecard.plan.components import (
     Component,
     FlatComponent,
@@ -18,6 +19,7 @@ from ratecard.plan.components import (
     UsageComponent,
 )
 from ratecard.plan.modifiers import Modifiers
+from ratecard.plan.prices import tier_problems
 from ratecard.plan.types import STRICT
 
 __all__ = ["Plan", "PricingModel", "Rounding", "reference_problems"]
@@ -129,6 +131,7 @@ def reference_problems(raw: Mapping[str, Any]) -> list[tuple[tuple[str | int, ..
                 (("components", index, "id"), f"duplicate component id {component_id!r}")
             )
         seen.add(component_id)
+    problems += _tier_problems(raw)
     modifiers = raw.get("modifiers")
     if not isinstance(modifiers, Mapping):
         return problems
@@ -143,6 +146,28 @@ def reference_problems(raw: Mapping[str, Any]) -> list[tuple[tuple[str | int, ..
                         f"(components: {known})",
                     )
                 )
+    return problems
+
+
+def _tier_problems(raw: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    components = raw.get("components")
+    for index, component in enumerate(components if isinstance(components, list) else []):
+        price = component.get("price") if isinstance(component, Mapping) else None
+        tiers = price.get("tiers") if isinstance(price, Mapping) else None
+        if not isinstance(tiers, list):
+            continue
+        bounds: list[Decimal | None] = []
+        for tier in tiers:
+            bound = tier.get("up_to", "missing") if isinstance(tier, Mapping) else "missing"
+            try:
+                bounds.append(None if bound is None else to_decimal(bound))
+            except ValueError:
+                break  # the schema reports the bad number itself
+        else:
+            for position, message in tier_problems(bounds):
+                loc = ("components", index, "price", "tiers", position, "up_to")
+                problems.append((loc, message))
     return problems
 
 

@@ -21,9 +21,10 @@ Six models, chosen by the ``model`` key:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from ratecard.plan.types import STRICT, Amount, DecimalValue, Percent
 
@@ -37,6 +38,7 @@ __all__ = [
     "Tier",
     "UnitPrice",
     "VolumePrice",
+    "tier_problems",
 ]
 
 
@@ -61,27 +63,39 @@ class Tier(BaseModel):
     """Charged once when ``q`` enters the tier (default 0)."""
 
 
-def _check_tiers(tiers: Sequence[Tier | PercentTier]) -> None:
-    previous: Tier | PercentTier | None = None
-    for index, tier in enumerate(tiers):
-        if previous is not None and previous.up_to is None:
-            raise ValueError(
-                f"tier {index} follows a tier with up_to: null; that tier must be last"
+def tier_problems(bounds: Sequence[Decimal | None]) -> list[tuple[int, str]]:
+    """Problems with a list of tier upper bounds, as ``(tier index, message)``: bounds must be
+    positive and rise, only the last may be null, and the last must be null."""
+    problems: list[tuple[int, str]] = []
+    for index, bound in enumerate(bounds):
+        previous = bounds[index - 1] if index else Decimal(0)
+        if index and previous is None:
+            problems.append(
+                (index, f"tier {index} follows a tier with up_to: null, which must be the last")
             )
-        if tier.up_to is not None:
-            if tier.up_to <= 0:
-                raise ValueError(f"tier {index}: up_to must be positive, got {tier.up_to}")
-            if previous is not None and previous.up_to is not None and tier.up_to <= previous.up_to:
-                raise ValueError(
-                    f"tiers out of order: tier {index} up_to {tier.up_to} is not above "
-                    f"tier {index - 1} up_to {previous.up_to}"
-                )
-        previous = tier
-    if tiers and tiers[-1].up_to is not None:
-        raise ValueError(
-            f"the last tier must have up_to: null so that every quantity has a price "
-            f"(last tier ends at {tiers[-1].up_to})"
+        elif bound is not None and bound <= 0:
+            problems.append((index, f"up_to must be positive, got {bound}"))
+        elif bound is not None and previous is not None and index and bound <= previous:
+            problems.append(
+                (index, f"tiers out of order: up_to {bound} is not above the previous {previous}")
+            )
+    if bounds and bounds[-1] is not None:
+        problems.append(
+            (
+                len(bounds) - 1,
+                f"the last tier must have up_to: null so that every quantity has a price "
+                f"(it ends at {bounds[-1]})",
+            )
         )
+    return problems
+
+
+def _check_tiers(tiers: Sequence[Tier | PercentTier], info: ValidationInfo) -> None:
+    if info.context and info.context.get("references_checked"):
+        return  # the loader checked the raw tiers and located each problem
+    problems = tier_problems([tier.up_to for tier in tiers])
+    if problems:
+        raise ValueError("; ".join(f"tier {i}: {message}" for i, message in problems))
 
 
 class _Tiered(BaseModel):
@@ -91,8 +105,8 @@ class _Tiered(BaseModel):
     """Charge the first tier's flat fee even when ``q`` is zero (as Lago and OpenMeter do)."""
 
     @model_validator(mode="after")
-    def _tiers_ordered(self) -> _Tiered:
-        _check_tiers(self.tiers)
+    def _tiers_ordered(self, info: ValidationInfo) -> _Tiered:
+        _check_tiers(self.tiers, info)
         return self
 
 
@@ -162,8 +176,8 @@ class GraduatedPercentagePrice(BaseModel):
     flat_fee_at_zero: bool = True
 
     @model_validator(mode="after")
-    def _tiers_ordered(self) -> GraduatedPercentagePrice:
-        _check_tiers(self.tiers)
+    def _tiers_ordered(self, info: ValidationInfo) -> GraduatedPercentagePrice:
+        _check_tiers(self.tiers, info)
         return self
 
 
