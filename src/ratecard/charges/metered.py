@@ -96,8 +96,9 @@ def _quantity_lines(
     q = billable / per
     charge: Charge = quantity_charge(price, q)
     title = _title(component) + note
+    total_units = sum((w.units for w in weighted), ZERO)
     plain = all(w.group.factor == ONE and w.group.replacement is None for w in weighted)
-    if plain or len(weighted) == 0:
+    if plain or total_units == 0:  # no units to share a (flat-fee) charge by: one line
         plain_unit = None if charge.unit_price is None else charge.unit_price * escalation
         quantity, line_per = billable, per
         if isinstance(price, PackagePrice):
@@ -115,7 +116,6 @@ def _quantity_lines(
                 tiers=_scale_slices(charge, escalation),
             )
         ]
-    total_units = sum((w.units for w in weighted), ZERO)
     lines = []
     for w in weighted:
         # Multiply before dividing: the result stays exact whenever it terminates.

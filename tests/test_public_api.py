@@ -1,0 +1,33 @@
+"""The public surface is exactly what we mean to export."""
+
+from __future__ import annotations
+
+import ratecard
+
+
+def test_exported_names():
+    assert set(ratecard.__all__) == {
+        "CurrencyError",
+        "Event",
+        "Invoice",
+        "Line",
+        "Plan",
+        "PlanError",
+        "Problem",
+        "RatecardError",
+        "State",
+        "UsageError",
+        "UsageSummary",
+        "__version__",
+        "load_plan",
+        "load_usage",
+        "quote",
+        "quote_periods",
+    }
+    for name in ratecard.__all__:
+        assert hasattr(ratecard, name), name
+
+
+def test_error_tree():
+    for error in (ratecard.PlanError, ratecard.UsageError, ratecard.CurrencyError):
+        assert issubclass(error, ratecard.RatecardError)
