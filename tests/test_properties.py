@@ -34,7 +34,8 @@ def test_total_is_the_sum_of_rounded_lines(plan: dict[str, Any], usage: dict[str
     )
     exponent = EXPONENT[plan["currency"]]
     for line in invoice.lines:
-        assert isinstance(line.amount, Decimal) and isinstance(line.exact_amount, Decimal)
+        assert isinstance(line.amount, Decimal)
+        assert isinstance(line.exact_amount, Decimal)
         assert line.amount == line.amount.quantize(exponent)
     mode = MODES[plan["rounding"]["mode"]]
     if plan["rounding"]["scope"] == "line":

@@ -157,7 +157,8 @@ def test_malformed_yaml_names_the_line(tmp_path: Path):
     with pytest.raises(PlanError) as caught:
         ratecard.load_plan(path)
     (problem,) = caught.value.problems
-    assert problem.line is not None and problem.line >= 4
+    assert problem.line is not None
+    assert problem.line >= 4
     assert "not valid YAML" in problem.message
 
 
