@@ -1,13 +1,15 @@
-"""Shipped plans of real vendors (placeholder until the catalog issue lands)."""
+"""Shipped plans of real vendors, each with its source and date.
 
-from __future__ import annotations
+Seat, task and outcome plans are YAML files in ``ratecard/catalog/plans/``; per-token plans are
+generated from the ``genai-prices`` package's bundled data (see
+:mod:`ratecard.catalog.genai_prices`). List prices change: every plan names the ``source`` it
+was taken from and the ``as_of`` date of that price.
 
-from ratecard.errors import PlanError
-from ratecard.plan.model import Plan
+>>> from ratecard.catalog import get_plan, list_entries
+>>> get_plan("github-copilot-business").model_kind
+'per-seat'
+"""
 
-__all__ = ["get_plan"]
+from ratecard.catalog._entries import MODELS, CatalogEntry, get_plan, list_entries
 
-
-def get_plan(catalog_id: str) -> Plan:
-    """The catalog plan ``catalog_id``; raises PlanError when there is none."""
-    raise PlanError(f"no catalog plan {catalog_id!r}: the catalog is empty")
+__all__ = ["MODELS", "CatalogEntry", "get_plan", "list_entries"]
