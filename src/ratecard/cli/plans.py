@@ -67,7 +67,7 @@ def invoice_table(invoice: Invoice) -> Table:
 
 @app.command()
 def validate(
-    plans: Annotated[list[Path], typer.Argument(help="Plan files to check.")],
+    plans: Annotated[list[str], typer.Argument(help="Plan files (or catalog:ID) to check.")],
 ) -> None:
     """Check plan files and report every problem, with file, line and key path."""
     failed = False
