@@ -4,6 +4,7 @@ discounts -> commitment -> minimum -> cap -> credits (then rounding)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -29,7 +30,7 @@ class Commitment(BaseModel):
     amount: Amount
     """Committed spend per term."""
     term_months: int = Field(ge=1)
-    discount_percent: Percent = Field(default=0, lt=100)  # type: ignore[assignment]
+    discount_percent: Percent = Field(default=Decimal(0), lt=100)
     applies_to: list[str] | None = None
     """Eligible components (all components when omitted)."""
     payment: Literal["postpaid", "prepaid"] = "postpaid"
