@@ -44,6 +44,7 @@ from genai_prices import types as gp
 from genai_prices.units import _get_registry  # the package's own unit table (offline)
 
 from ratecard.errors import PlanError
+from ratecard.plan.components import TOKEN_ORDER, TOKEN_PARENT
 from ratecard.plan.model import Plan
 
 __all__ = [
@@ -74,14 +75,8 @@ TOKEN_KEYS: dict[str, str] = {
     "output_audio_mtok": "audio_output",
 }
 # A subset category without its own price is priced at its parent's (DESIGN.md section 3).
-PARENT = {
-    "cache_read": "input",
-    "cache_write": "input",
-    "audio_input": "input",
-    "reasoning": "output",
-    "audio_output": "output",
-}
-ORDER = ["input", "cache_read", "cache_write", "audio_input", "output", "reasoning", "audio_output"]
+PARENT = TOKEN_PARENT
+ORDER = list(TOKEN_ORDER)
 # genai-prices price-variant context keys that ratecard selects through the `mode` dimension.
 MODE_KEYS = ("processing", "service_tier", "speed")
 _PLAN_ID = re.compile(r"[^A-Za-z0-9_.:\-]")

@@ -19,18 +19,18 @@ from ratecard.charges.invoice import Line
 from ratecard.charges.records import Record, dimension_factor, matches, time_window, window_label
 from ratecard.errors import Problem, UsageError
 from ratecard.money import ZERO
-from ratecard.plan.components import TOKEN_CATEGORIES, TokenPrices, TokensComponent
+from ratecard.plan.components import (
+    TOKEN_CATEGORIES,
+    TOKEN_ORDER,
+    TOKEN_PARENT,
+    TokenPrices,
+    TokensComponent,
+)
 
 __all__ = ["request_categories", "tokens_lines"]
 
-PARENT = {
-    "cache_read": "input",
-    "cache_write": "input",
-    "audio_input": "input",
-    "reasoning": "output",
-    "audio_output": "output",
-}
-ORDER = ["input", "cache_read", "cache_write", "audio_input", "output", "reasoning", "audio_output"]
+PARENT = TOKEN_PARENT
+ORDER = list(TOKEN_ORDER)
 TOKEN_METRICS = set(TOKEN_CATEGORIES.values())
 
 

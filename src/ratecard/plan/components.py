@@ -14,6 +14,8 @@ from ratecard.plan.types import STRICT, Amount, DecimalValue, Duration, Factor
 
 __all__ = [
     "TOKEN_CATEGORIES",
+    "TOKEN_ORDER",
+    "TOKEN_PARENT",
     "Allowance",
     "Component",
     "ContextTier",
@@ -40,6 +42,17 @@ TOKEN_CATEGORIES: dict[str, str] = {
     "reasoning": "reasoning_tokens",
     "audio_output": "audio_output_tokens",
 }
+
+# A subset category without its own price stays in its parent and is priced with it.
+TOKEN_PARENT: dict[str, str] = {
+    "cache_read": "input",
+    "cache_write": "input",
+    "audio_input": "input",
+    "reasoning": "output",
+    "audio_output": "output",
+}
+TOKEN_ORDER: tuple[str, ...] = tuple(TOKEN_CATEGORIES)
+"""Token categories in invoice order: input and its subsets, then output and its subsets."""
 
 Filter = dict[str, str | list[str]]
 """Dimension name -> value (or list of accepted values) an event must carry to match."""
