@@ -7,6 +7,7 @@ one run instead of stopping at the first mistake::
     RatecardError
     ├── PlanError          a plan file or dict is invalid
     ├── UsageError         a usage summary or event is invalid
+    ├── WorkloadError      a workload file or dict is invalid, or cannot be simulated
     └── CurrencyError      money of different currencies was combined
 """
 
@@ -15,7 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CurrencyError", "PlanError", "Problem", "RatecardError", "UsageError"]
+__all__ = [
+    "CurrencyError",
+    "PlanError",
+    "Problem",
+    "RatecardError",
+    "UsageError",
+    "WorkloadError",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,10 @@ class PlanError(RatecardError):
 
 class UsageError(RatecardError):
     """A usage summary or an event is invalid."""
+
+
+class WorkloadError(RatecardError):
+    """A workload is invalid, or a plan uses a feature the simulator cannot price."""
 
 
 class CurrencyError(RatecardError):

@@ -7,11 +7,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from ratecard.plan.model import Plan
+from ratecard.simulate.workload import Workload
 from ratecard.usage.model import UsageSummary
 
 __all__ = ["SCHEMAS", "json_schema"]
 
-SCHEMAS: dict[str, type[BaseModel]] = {"plan": Plan, "usage": UsageSummary}
+SCHEMAS: dict[str, type[BaseModel]] = {"plan": Plan, "usage": UsageSummary, "workload": Workload}
 
 
 def json_schema(kind: str) -> dict[str, Any]:

@@ -1,0 +1,211 @@
+"""Benchmark of the simulator: scenario-months x plans priced per second, against a bare NumPy
+pass over the same arrays in the same run.
+
+    .venv/bin/python benchmarks/simulate.py                       # 1M scenario-months x 10 plans
+    .venv/bin/python benchmarks/simulate.py --scenario-months 100_000_000 --end-to-end
+
+Three figures:
+
+- ``pricing``: :func:`ratecard.simulate.price_block` of every plan over pre-sampled chunks;
+- ``floor``: the least work that prices one plan over the same chunks with NumPy: for each plan,
+  one multiply-add per metric array the plan reads (``cost += array * price``), written into
+  preallocated buffers -- what a hand-written, plan-specific NumPy evaluator cannot go below;
+- ``end-to-end``: :func:`ratecard.simulate.simulate` with ``keep=False`` (sampling, pricing
+  and streamed statistics), with the peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import ratecard
+from ratecard.simulate import compile_plan, layout_of, load_workload, simulate
+from ratecard.simulate.engine import tune_allocator
+from ratecard.simulate.pricing import calendar_of, price_block
+from ratecard.simulate.sampling import sample_block
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOAD = ROOT / "examples/workloads/support-agent.yaml"
+
+
+def plans() -> list[ratecard.Plan]:
+    """The six example plans and four variants with modifiers (ten plans)."""
+    examples = [ratecard.load_plan(p) for p in sorted((ROOT / "examples/plans").glob("*.yaml"))]
+    base: dict[str, Any] = {"ratecard": 1, "currency": "USD"}
+    actions = {
+        "id": "actions",
+        "type": "usage",
+        "metric": "agent_actions",
+        "price": {
+            "model": "graduated",
+            "tiers": [
+                {"up_to": 10000, "unit_price": "0.10"},
+                {"up_to": 50000, "unit_price": "0.08"},
+                {"up_to": None, "unit_price": "0.05"},
+            ],
+        },
+    }
+    seats = {
+        "id": "seats",
+        "type": "seat",
+        "unit_price": "40",
+        "included": {"metric": "agent_actions", "quantity": 200},
+        "fair_use": {"metric": "agent_actions", "quantity": 3000},
+    }
+    tokens = {
+        "id": "llm",
+        "type": "tokens",
+        "per": 1000000,
+        "filter": {"model": "frontier-1"},
+        "prices": {"input": "3", "cache_read": "0.3", "output": "15"},
+        "context_tiers": [
+            {"input_tokens_over": 200000, "prices": {"input": "6", "output": "22.5"}}
+        ],
+        "variants": {"batch": {"factor": "0.5"}},
+        "multipliers": {"region": {"eu": "1.1"}},
+    }
+    variants = [
+        {
+            **base,
+            "id": "committed",
+            "components": [seats, actions],
+            "modifiers": {
+                "commitment": {"amount": "300000", "term_months": 12, "discount_percent": "15"},
+                "escalation": {"percent_per_year": "7", "protection_cap_percent": "3"},
+            },
+        },
+        {
+            **base,
+            "id": "prepaid-tokens",
+            "components": [tokens],
+            "modifiers": {
+                "commitment": {
+                    "amount": "5000",
+                    "term_months": 12,
+                    "payment": "prepaid",
+                    "discount_percent": "10",
+                }
+            },
+        },
+        {
+            **base,
+            "id": "capped",
+            "components": [actions, tokens],
+            "modifiers": {
+                "minimum": {"amount": "2000"},
+                "cap": {"amount": "9000"},
+                "discounts": [{"percent": "10", "applies_to": ["actions"]}],
+            },
+        },
+        {
+            **base,
+            "id": "credits",
+            "components": [seats, tokens],
+            "modifiers": {"credits": [{"amount": "20000", "expires": "2028-06-30"}]},
+        },
+    ]
+    return examples + [ratecard.load_plan(v) for v in variants]
+
+
+def floor_pass(compiled: list[Any], blocks: list[Any]) -> float:
+    """One multiply-add per metric array each plan reads, into preallocated buffers."""
+    reads = []
+    for c in compiled:
+        metrics = set()
+        for part in c.parts:
+            metric = getattr(part, "metric", None)
+            if metric:
+                metrics.add(metric)
+            metrics.update(getattr(part, "coefficients", {}))
+        reads.append(sorted(m for m in metrics if m in blocks[0].totals) or ["agent_actions"])
+    cost = np.empty(blocks[0].shape)
+    scratch = np.empty(blocks[0].shape)
+    started = time.perf_counter()
+    for block in blocks:
+        if block.shape != cost.shape:
+            cost, scratch = np.empty(block.shape), np.empty(block.shape)
+        for metrics in reads:
+            cost.fill(0.0)
+            for metric in metrics:
+                np.multiply(block.totals[metric], 0.01, out=scratch)
+                np.add(cost, scratch, out=cost)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scenario-months", type=lambda s: int(s.replace("_", "")), default=1_000_000
+    )
+    parser.add_argument("--plans", type=int, default=10)
+    parser.add_argument("--chunk", type=int, default=4096)
+    parser.add_argument("--end-to-end", action="store_true", help="also run simulate()")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--plain-allocator", action="store_true", help="skip tune_allocator()")
+    args = parser.parse_args()
+    if not args.plain_allocator:
+        print("allocator tuned:", tune_allocator())
+    workload = load_workload(WORKLOAD)
+    months = workload.horizon_months
+    sims = max(args.scenario_months // months, 1)
+    chosen = plans()[: args.plans]
+    layout = layout_of(workload)
+    start = workload.start
+    assert start is not None
+    compiled = [compile_plan(p, layout, start) for p in chosen]
+    calendars = [calendar_of(p, start, months) for p in chosen]
+    n = sims * months * len(chosen)
+    print(
+        f"{sims:,} scenarios x {months} months = {sims * months:,} scenario-months; "
+        f"{len(chosen)} plans; chunk {args.chunk} scenarios"
+    )
+    if not args.end_to_end or args.scenario_months <= 5_000_000:
+        rng = np.random.default_rng(0)
+        started = time.perf_counter()
+        blocks = []
+        done = 0
+        while done < sims:
+            size = min(args.chunk, sims - done)
+            blocks.append(sample_block(workload, size, rng))
+            done += size
+        sampling = time.perf_counter() - started
+        pricing = floor = float("inf")
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            for block in blocks:
+                for c, cal in zip(compiled, calendars, strict=True):
+                    price_block(c, block, cal)
+            pricing = min(pricing, time.perf_counter() - started)
+            floor = min(floor, floor_pass(compiled, blocks))
+        print(f"sampling:  {sampling:8.3f} s  {sims * months / sampling:14,.0f} scenario-months/s")
+        print(f"pricing:   {pricing:8.3f} s  {n / pricing:14,.0f} scenario-month-plans/s")
+        print(f"floor:     {floor:8.3f} s  {n / floor:14,.0f} scenario-month-plans/s")
+        print(f"ratio:     {pricing / floor:8.2f} x the floor")
+        del blocks
+    if args.end_to_end:
+        started = time.perf_counter()
+        simulate(
+            chosen,
+            workload,
+            sims,
+            seed=7,
+            keep=False,
+            chunk=args.chunk,
+            fast_allocator=not args.plain_allocator,
+        )
+        elapsed = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        print(
+            f"end-to-end: {elapsed:8.3f} s  {n / elapsed:14,.0f} scenario-month-plans/s, "
+            f"peak RSS {peak:.2f} GiB"
+        )
+
+
+if __name__ == "__main__":
+    main()

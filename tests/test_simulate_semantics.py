@@ -1,0 +1,305 @@
+"""One semantics: the vectorized simulator prices what the exact evaluator prices.
+
+Random plans (every component type, price model, filter, multiplier, allowance, fair use and
+modifier the simulator supports) and fixed usage repeated over several months: each month's
+simulated cost must match ``evaluate_periods`` (exact Decimal) within 1e-9 of the invoice's
+gross amount. Plans are compared under ``rounding.scope: invoice``, where minimum, cap and
+credits work on exact amounts, as the simulator does.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ratecard
+from ratecard.simulate import Block, block_of, calendar_of, compile_plan, price_block
+from ratecard.simulate.pricing import add_months
+
+METRICS = ["m0", "m1"]
+START = date(2025, 11, 1)
+
+money = st.decimals(min_value=0, max_value=500, places=2, allow_nan=False, allow_infinity=False)
+small = st.decimals(min_value=0, max_value=5, places=3, allow_nan=False, allow_infinity=False)
+amounts = st.integers(0, 5000).map(lambda n: str(Decimal(n) / 4))
+
+
+@st.composite
+def prices(draw: st.DrawFn) -> dict[str, Any]:
+    model = draw(st.sampled_from(["unit", "graduated", "volume", "package"]))
+    if model == "unit":
+        return {"model": "unit", "unit_price": str(draw(small))}
+    if model == "package":
+        return {
+            "model": "package",
+            "size": draw(st.sampled_from([1, 10, 250, 1000])),
+            "package_price": str(draw(money)),
+            "free_units": draw(st.integers(0, 500)),
+            "rounding": draw(st.sampled_from(["up", "down"])),
+        }
+    bounds = sorted(draw(st.sets(st.integers(1, 3000), min_size=0, max_size=3)))
+    tiers: list[dict[str, Any]] = []
+    for bound in [*bounds, None]:
+        tier: dict[str, Any] = {"up_to": bound, "unit_price": str(draw(small))}
+        if draw(st.booleans()):
+            tier["flat_fee"] = str(draw(money))
+        tiers.append(tier)
+    return {"model": model, "tiers": tiers, "flat_fee_at_zero": draw(st.booleans())}
+
+
+def _limits(draw: st.DrawFn, component: dict[str, Any]) -> None:
+    if draw(st.booleans()):
+        component["minimum"] = str(draw(money))
+    if draw(st.booleans()):
+        component["maximum"] = str(Decimal(component.get("minimum", "0")) + draw(money) * 4)
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> dict[str, Any]:
+    components: list[dict[str, Any]] = []
+    if draw(st.booleans()):
+        components.append({"id": "base", "type": "flat", "amount": str(draw(money))})
+    if draw(st.booleans()):
+        seat: dict[str, Any] = {
+            "id": "seats",
+            "type": "seat",
+            "unit_price": str(draw(money)),
+            "min_seats": draw(st.integers(0, 5)),
+            "proration": draw(st.sampled_from(["none", "daily"])),
+        }
+        if draw(st.booleans()):
+            seat["included"] = {
+                "metric": draw(st.sampled_from(METRICS)),
+                "quantity": draw(st.integers(0, 300)),
+                "pooled": draw(st.booleans()),
+            }
+        if draw(st.booleans()):
+            seat["fair_use"] = {
+                "metric": draw(st.sampled_from(METRICS)),
+                "quantity": draw(st.integers(1, 500)),
+                "pooled": draw(st.booleans()),
+            }
+        components.append(seat)
+    for index in range(draw(st.integers(1, 3))):
+        usage: dict[str, Any] = {
+            "id": f"u{index}",
+            "type": "usage",
+            "metric": draw(st.sampled_from(METRICS)),
+            "per": draw(st.sampled_from([1, 100])),
+            "price": draw(prices()),
+        }
+        if draw(st.booleans()):
+            usage["filter"] = {"region": draw(st.sampled_from(["eu", "us"]))}
+        multipliers: dict[str, Any] = {}
+        if draw(st.booleans()):
+            multipliers["region"] = {"eu": draw(st.sampled_from(["0.5", "1.1", "2"]))}
+        if draw(st.booleans()):
+            window: dict[str, Any] = {"from": "22:00", "to": "06:00"}
+            if usage["price"]["model"] == "unit" and draw(st.booleans()):
+                window["prices"] = {"unit_price": str(draw(small))}
+            else:
+                window["factor"] = draw(st.sampled_from(["0.5", "0.8"]))
+            multipliers["time_of_day"] = [window]
+        if multipliers:
+            usage["multipliers"] = multipliers
+        _limits(draw, usage)
+        components.append(usage)
+    if draw(st.booleans()):
+        tokens: dict[str, Any] = {
+            "id": "llm",
+            "type": "tokens",
+            "per": 1000,
+            "prices": {"input": str(draw(small)), "output": str(draw(small))},
+            "variants": {"batch": {"factor": "0.5"}},
+        }
+        if draw(st.booleans()):
+            tokens["prices"]["cache_read"] = str(draw(small))
+        if draw(st.booleans()):
+            tokens["filter"] = {"model": "big"}
+        if draw(st.booleans()):
+            tokens["multipliers"] = {
+                "region": {"eu": "1.25"},
+                "time_of_day": [{"from": "22:00", "to": "06:00", "factor": "0.5"}],
+            }
+        _limits(draw, tokens)
+        components.append(tokens)
+    if draw(st.booleans()):
+        outcome: dict[str, Any] = {
+            "id": "wins",
+            "type": "outcome",
+            "metric": "res",
+            "attribution_window": "72h",
+            "price": draw(prices()),
+        }
+        _limits(draw, outcome)
+        components.append(outcome)
+    ids = [c["id"] for c in components]
+    subset = st.lists(st.sampled_from(ids), min_size=1, max_size=2, unique=True)
+    modifiers: dict[str, Any] = {}
+    if draw(st.booleans()):
+        modifiers["discounts"] = [
+            {"percent": str(draw(st.integers(0, 50))), "applies_to": draw(st.none() | subset)}
+            for _ in range(draw(st.integers(1, 2)))
+        ]
+    if draw(st.booleans()):
+        modifiers["commitment"] = {
+            "amount": draw(amounts),
+            "term_months": draw(st.integers(1, 4)),
+            "discount_percent": str(draw(st.integers(0, 30))),
+            "applies_to": draw(st.none() | subset),
+            "payment": draw(st.sampled_from(["postpaid", "prepaid"])),
+        }
+        if draw(st.booleans()):
+            modifiers["commitment"]["overage_discount_percent"] = "5"
+    floor = draw(st.none() | money)
+    if floor is not None:
+        modifiers["minimum"] = {"amount": str(floor)}
+    if draw(st.booleans()):
+        modifiers["cap"] = {"amount": str((floor or 0) + draw(money) * 10)}
+    if draw(st.booleans()):
+        modifiers["credits"] = [
+            {
+                "amount": draw(amounts),
+                "expires": draw(
+                    st.none() | st.sampled_from(["2026-01-15", "2026-03-01", "2026-06-30"])
+                ),
+                "applies_to": draw(st.none() | subset),
+            }
+            for _ in range(draw(st.integers(1, 2)))
+        ]
+    if draw(st.booleans()):
+        modifiers["escalation"] = {
+            "percent_per_year": draw(st.sampled_from(["7", "-10", "3.5"])),
+            "protection_cap_percent": draw(st.none() | st.just("3")),
+        }
+    return {
+        "ratecard": 1,
+        "id": "random",
+        "currency": "USD",
+        "components": components,
+        "modifiers": modifiers,
+        "rounding": {"scope": "invoice"},
+    }
+
+
+quantities = st.decimals(min_value=0, max_value=5000, places=2, allow_nan=False)
+
+
+@st.composite
+def usages(draw: st.DrawFn) -> dict[str, Any]:
+    usage: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for metric in METRICS:
+        for region in draw(st.lists(st.sampled_from(["eu", "us"]), max_size=2, unique=True)):
+            usage.append(
+                {
+                    "metric": metric,
+                    "quantity": str(draw(quantities)),
+                    "dimensions": {"region": region},
+                }
+            )
+        if draw(st.booleans()):  # a timed event: time-of-day windows apply
+            hour = draw(st.sampled_from([2, 14]))
+            events.append(
+                {
+                    "timestamp": f"2025-11-01T{hour:02d}:00:00Z",
+                    "metric": metric,
+                    "quantity": str(draw(quantities)),
+                    "dimensions": {"region": draw(st.sampled_from(["eu", "us"]))},
+                }
+            )
+    for model in draw(st.lists(st.sampled_from(["big", "small"]), max_size=2, unique=True)):
+        input_tokens = draw(st.integers(1, 10**7))
+        dims = {"model": model}
+        if draw(st.booleans()):
+            dims["mode"] = "batch"
+        if draw(st.booleans()):
+            dims["region"] = "eu"
+        usage.append({"metric": "input_tokens", "quantity": input_tokens, "dimensions": dims})
+        usage.append(
+            {"metric": "output_tokens", "quantity": draw(st.integers(0, 10**6)), "dimensions": dims}
+        )
+        if draw(st.booleans()):
+            usage.append(
+                {
+                    "metric": "cache_read_tokens",
+                    "quantity": draw(st.integers(0, input_tokens)),
+                    "dimensions": dims,
+                }
+            )
+    if draw(st.booleans()):
+        usage.append({"metric": "res", "quantity": draw(st.integers(0, 3000))})
+        if draw(st.booleans()):
+            events.append(
+                {"metric": "res", "quantity": draw(st.integers(1, 50)), "status": "disputed"}
+            )
+    return {"seats": draw(st.integers(0, 30)), "usage": usage, "events": events}
+
+
+def _summaries(body: dict[str, Any], months: int) -> list[ratecard.UsageSummary]:
+    result = []
+    for m in range(months):
+        data = dict(body)
+        data["period"] = {"start": add_months(START, m), "end": add_months(START, m + 1)}
+        data["contract_start"] = START
+        if data.get("seats") is not None and m % 2:
+            data["seat_days"] = (
+                Decimal(data.pop("seats")) * (add_months(START, m + 1) - add_months(START, m)).days
+            )
+        result.append(ratecard.load_usage(data))
+    return result
+
+
+def _tile(block: Block, months: int) -> Block:
+    def tile(a: np.ndarray[Any, Any]) -> Any:
+        return np.tile(a, (1, months))
+
+    return Block(
+        tile(block.seats),
+        tile(block.active),
+        {k: tile(v) for k, v in block.totals.items()},
+        {k: tile(v) for k, v in block.disputed.items()},
+    )
+
+
+def _gross(invoice: ratecard.Invoice) -> Decimal:
+    return sum((abs(line.exact_amount) for line in invoice.lines), Decimal(1))
+
+
+MONTHS = 14
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans(), usages())
+def test_simulator_matches_the_exact_evaluator(plan_data: dict[str, Any], body: dict[str, Any]):
+    plan = ratecard.load_plan(plan_data)
+    summaries = _summaries(body, MONTHS)
+    invoices = ratecard.quote_periods(plan, summaries)
+    block, layout, start = block_of(summaries[0])
+    assert start == START
+    compiled = compile_plan(plan, layout, START)
+    cost = price_block(compiled, _tile(block, MONTHS), calendar_of(plan, START, MONTHS))
+    for month, invoice in enumerate(invoices):
+        simulated = cost.total[0, month]
+        tolerance = 1e-9 * float(_gross(invoice))
+        assert simulated == pytest.approx(float(invoice.exact_total), abs=tolerance), (
+            month,
+            [line.to_dict() for line in invoice.lines],
+        )
+        shortfall = sum(
+            (line.exact_amount for line in invoice.lines if line.kind == "commitment_shortfall"),
+            Decimal(0),
+        )
+        if cost.shortfall is not None:
+            assert cost.shortfall[0, month] == pytest.approx(float(shortfall), abs=tolerance)
+        unserved = sum(
+            (line.quantity or 0 for line in invoice.lines if line.kind == "unserved"), Decimal(0)
+        )
+        simulated_unserved = sum(float(v[0, month]) for v in cost.unserved.values())
+        assert simulated_unserved == pytest.approx(float(unserved), rel=1e-9, abs=1e-6)
