@@ -1,0 +1,249 @@
+"""Parquet events, read and validated inside DuckDB (no Python loop over rows).
+
+Columns are the event fields of DESIGN.md: ``id``, ``customer``, ``timestamp`` (a timestamp
+with time zone, or ISO 8601 text with a zone), ``metric`` and ``quantity``, or ``quantities``
+(a map of metric -> quantity), optional ``source``, ``dimensions`` (a struct, a map or JSON
+text), ``dimensions.<name>`` columns, ``status``, ``attributed_at`` and ``value``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ratecard.errors import Problem
+from ratecard.usage.readers.rows import KNOWN_FIELDS, QUANTITY_MAX, STATUSES
+
+__all__ = ["ParquetSource", "inspect_parquet"]
+
+_DIM_PREFIX = "dimensions."
+_DEC = "DECIMAL(18,6)"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class ParquetSource:
+    """SQL over one Parquet file: the rows in the staging shape, and a check per row."""
+
+    path: str
+    rows: str  # SELECT of the staging columns plus `bad` (a list of problems, or NULL)
+    problems: list[Problem]  # problems of the file as a whole (a missing column, ...)
+
+
+def _timestamp(column: str, kind: str, field: str, checks: list[str], required: bool) -> str:
+    col = _q(column)
+    if kind.startswith("TIMESTAMP WITH TIME ZONE"):
+        value = f"CAST(timezone('UTC', {col}) AS TIMESTAMP)"
+    elif kind == "VARCHAR":
+        zoned = f"regexp_matches({col}, '(Z|[+-]\\d\\d:?\\d\\d)$')"
+        value = (
+            f"CASE WHEN {zoned} THEN CAST(timezone('UTC', TRY_CAST({col} AS TIMESTAMPTZ)) "
+            "AS TIMESTAMP) END"
+        )
+        checks.append(
+            f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
+            f"'{field}: expected an ISO 8601 timestamp with a zone, got ' || {col} END"
+        )
+    else:
+        checks.append(
+            f"'{field}: the column has type {kind}; timestamps need a time zone "
+            "(TIMESTAMP WITH TIME ZONE, or text such as 2026-10-03T17:00:00Z)'"
+        )
+        return "NULL::TIMESTAMP"
+    if required:
+        checks.append(f"CASE WHEN {col} IS NULL THEN '{field}: an event needs a timestamp' END")
+    return value
+
+
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "HUGEINT",
+}
+
+
+def _exact_kind(kind: str | None) -> bool:
+    """Integers and decimals of at most 6 places convert to DECIMAL(18,6) without loss."""
+    if kind is None:
+        return False
+    if kind in _INTEGERS:
+        return True
+    if kind.startswith("DECIMAL("):
+        scale = int(kind.rstrip(")").split(",")[1])
+        return scale <= 6
+    return False
+
+
+def _amount(
+    expr: str, field: str, checks: list[str], required: bool, kind: str | None = None
+) -> str:
+    if _exact_kind(kind):
+        checks.append(
+            f"CASE WHEN {expr} < 0 THEN '{field}: must not be negative, got ' "
+            f"|| CAST({expr} AS VARCHAR) WHEN {expr} >= {QUANTITY_MAX} THEN "
+            f"'{field}: too large, got ' || CAST({expr} AS VARCHAR) END"
+        )
+        if required:
+            checks.append(f"CASE WHEN {expr} IS NULL THEN '{field}: missing' END")
+        return f"CAST({expr} AS {_DEC})"
+    value = f"TRY_CAST({expr} AS {_DEC})"
+    exact = f"TRY_CAST({expr} AS DECIMAL(38,12))"
+    checks.append(
+        f"CASE WHEN {expr} IS NOT NULL AND ({value} IS NULL OR {exact} IS NULL) THEN "
+        f"'{field}: not a number below {QUANTITY_MAX:,} with at most 6 decimals: ' "
+        f"|| CAST({expr} AS VARCHAR) "
+        f"WHEN {value} < 0 THEN '{field}: must not be negative, got ' || CAST({expr} AS VARCHAR) "
+        f"WHEN {exact} <> {value} THEN '{field}: more than 6 decimal places: ' "
+        f"|| CAST({expr} AS VARCHAR) END"
+    )
+    if required:
+        checks.append(f"CASE WHEN {expr} IS NULL THEN '{field}: missing' END")
+    return value
+
+
+def _text(column: str | None, kind: str | None = None) -> str:
+    if column is None:
+        return "NULL::VARCHAR"
+    if kind == "VARCHAR":
+        return f"NULLIF({_q(column)}, '')"
+    return f"NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '')"
+
+
+def _dimensions(columns: dict[str, str], checks: list[str]) -> str:
+    parts: list[tuple[str, str]] = []  # (name, value expression) for struct/prefixed dims
+    kind = columns.get("dimensions")
+    whole = None
+    if kind is not None and kind.startswith("STRUCT("):
+        probe = duckdb.sql(f"SELECT NULL::{kind} AS d")
+        assert probe is not None
+        fields = probe.types[0].children
+        for name, _ in fields:
+            parts.append((name, f"CAST(dimensions.{_q(name)} AS VARCHAR)"))
+    elif kind is not None and (kind.startswith("MAP(") or kind == "VARCHAR" or kind == "JSON"):
+        whole = "dimensions"
+    elif kind is not None:
+        checks.append(f"'dimensions: expected a struct, a map or JSON text, got type {kind}'")
+    for column in columns:
+        if column.startswith(_DIM_PREFIX):
+            parts.append((column.removeprefix(_DIM_PREFIX), f"CAST({_q(column)} AS VARCHAR)"))
+    if whole is not None:
+        if parts:
+            checks.append(
+                "'dimensions: give a dimensions map or dimensions.<name> columns, not both'"
+            )
+        # Canonical form: keys sorted, nulls dropped, values as text (json_object sorts nothing,
+        # so rebuild from the sorted entries).
+        source = f"CAST({_q(whole)} AS JSON)"
+        value = f"json_extract_string({source}, '$.\"' || k || '\"')"
+        return (
+            f"CASE WHEN {_q(whole)} IS NULL THEN '{{}}' ELSE '{{' || array_to_string("
+            f"[to_json(k)::VARCHAR || ':' || to_json({value})::VARCHAR "
+            f"for k in list_sort(json_keys({source})) if {value} IS NOT NULL], ',') || '}}' END"
+        )
+    if not parts:
+        return "'{}'"
+    parts.sort()
+    items = ", ".join(
+        f"CASE WHEN {expr} IS NOT NULL THEN {_lit(_json_key(name))} || ':' || "
+        f"to_json({expr})::VARCHAR END"
+        for name, expr in parts
+    )
+    return f"'{{' || concat_ws(',', {items}) || '}}'"
+
+
+def _json_key(name: str) -> str:
+    import json
+
+    return json.dumps(name, ensure_ascii=False)
+
+
+def inspect_parquet(path: Path, file_index: int) -> ParquetSource:
+    """Build the SQL that stages the rows of one Parquet file, checking every field."""
+    problems: list[Problem] = []
+    relation = duckdb.sql(f"SELECT * FROM read_parquet({_lit(str(path))}) LIMIT 0")
+    assert relation is not None
+    columns = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True))
+    unknown = [c for c in columns if c not in KNOWN_FIELDS and not c.startswith(_DIM_PREFIX)]
+    for column in unknown:
+        problems.append(Problem(f"unknown column {column!r}", column, str(path)))
+    for column in ("id", "customer", "timestamp"):
+        if column not in columns:
+            problems.append(Problem(f"missing column {column!r}", column, str(path)))
+    has_map = "quantities" in columns
+    if "metric" not in columns and not has_map:
+        problems.append(
+            Problem("needs a metric column (with quantity) or quantities", "metric", str(path))
+        )
+    checks: list[str] = []
+    ts = _timestamp("timestamp", columns.get("timestamp", "VARCHAR"), "timestamp", checks, True)
+    attributed = "NULL::TIMESTAMP"
+    if "attributed_at" in columns:
+        attributed = _timestamp(
+            "attributed_at", columns["attributed_at"], "attributed_at", checks, False
+        )
+    value = "NULL::DECIMAL(18,6)"
+    if "value" in columns:
+        value = _amount(_q("value"), "value", checks, False, columns["value"])
+    dims = _dimensions(columns, checks)
+    status = _text("status", columns["status"]) if "status" in columns else "NULL::VARCHAR"
+    allowed = ", ".join(_lit(s) for s in STATUSES)
+    checks.append(
+        f"CASE WHEN {status} IS NOT NULL AND {status} NOT IN ({allowed}) THEN "
+        f"'status: unknown status ' || {status} END"
+    )
+    for column, message in (
+        ("id", "an event needs an id"),
+        ("customer", "an event needs a customer"),
+    ):
+        if column in columns:
+            text_ = _text(column, columns[column])
+            checks.append(f"CASE WHEN {text_} IS NULL THEN '{column}: {message}' END")
+    source = _text("source", columns["source"]) if "source" in columns else "''"
+    base = (
+        f"SELECT {file_index}::BIGINT * 4294967296 + file_row_number AS ev, "
+        f"file_row_number + 1 AS line, coalesce({source}, '') AS source, "
+        f"{_text('id' if 'id' in columns else None, columns.get('id'))} AS id, "
+        f"{_text('customer' if 'customer' in columns else None, columns.get('customer'))} "
+        "AS customer, "
+        f"{ts} AS ts, {dims} AS dims, {status} AS status, {attributed} AS attributed_at, "
+        f"{value} AS value"
+    )
+    scan = f"read_parquet({_lit(str(path))}, file_row_number = true)"
+    if has_map and "metric" in columns:
+        checks.append(
+            "CASE WHEN quantities IS NOT NULL AND metric IS NOT NULL THEN 'quantities: an event "
+            "has either metric and quantity, or quantities, not both' END"
+        )
+    if has_map:
+        scan = (
+            f"(SELECT t.*, q.q.key AS qkey, q.q.value AS qvalue FROM read_parquet("
+            f"{_lit(str(path))}, file_row_number = true) t, "
+            "LATERAL (SELECT unnest(map_entries(t.quantities)) AS q) q)"
+        )
+        quantity = _amount("qvalue", "quantities", checks, True)
+        metric_expr = "CAST(qkey AS VARCHAR)"
+    else:
+        qexpr = _q("quantity") if "quantity" in columns else "NULL"
+        amount = _amount(qexpr, "quantity", checks, False, columns.get("quantity"))
+        quantity = f"coalesce({amount}, 1::{_DEC})"
+        metric_expr = _text("metric" if "metric" in columns else None, columns.get("metric"))
+        checks.append(f"CASE WHEN {metric_expr} IS NULL THEN 'metric: an event needs a metric' END")
+    every = "[x for x in [" + ", ".join(checks) + "] if x IS NOT NULL]"
+    bad = f"CASE WHEN coalesce({', '.join(checks)}) IS NOT NULL THEN {every} END"
+    rows = f"{base}, {metric_expr} AS metric, {quantity} AS quantity, {bad} AS bad FROM {scan}"
+    return ParquetSource(str(path), rows, problems)
