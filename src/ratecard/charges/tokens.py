@@ -27,7 +27,7 @@ from ratecard.plan.components import (
     TokensComponent,
 )
 
-__all__ = ["request_categories", "tokens_lines"]
+__all__ = ["request_categories", "resolve_prices", "tokens_lines"]
 
 PARENT = TOKEN_PARENT
 ORDER = list(TOKEN_ORDER)
@@ -82,9 +82,11 @@ class _Key:
     labels: tuple[str, ...]
 
 
-def _resolve(
+def resolve_prices(
     component: TokensComponent, record: Record
 ) -> tuple[dict[str, Decimal], list[str], Decimal]:
+    """The prices of one request's categories after context tiers, variant and time window
+    replaced them, the labels of what applied, and the factor that multiplies them all."""
     prices: dict[str, Decimal] = {}
     _overlay(prices, component.prices)
     labels: list[str] = []
@@ -143,7 +145,7 @@ def tokens_lines(
 ) -> list[Line]:
     totals: dict[_Key, Decimal] = defaultdict(Decimal)
     for request in _requests(component, records):
-        prices, labels, factor = _resolve(component, request)
+        prices, labels, factor = resolve_prices(component, request)
         categories = request_categories(request.quantities, prices, request.ref)
         for category, units in categories.items():
             price = prices.get(category)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from ratecard.charges.records import Record, dimension_factor, matches, time_window
-from ratecard.charges.tokens import PARENT, _resolve
+from ratecard.charges.tokens import PARENT, resolve_prices
 from ratecard.errors import WorkloadError
 from ratecard.plan.components import (
     TOKEN_CATEGORIES,
@@ -186,7 +186,7 @@ def _tokens(component: TokensComponent, layout: Layout, start: date) -> TokensPa
             record = _record(group, start, input_tokens)
             if not matches(record, component.filter):
                 continue
-            prices, _, factor = _resolve(component, record)
+            prices, _, factor = resolve_prices(component, record)
 
             def share(category: str, group: Group = group, position: int = position) -> float:
                 metric = metrics.get(category)
