@@ -19,10 +19,16 @@ def test_exported_names():
         "UsageError",
         "UsageSummary",
         "__version__",
+        "advise",
+        "breakeven",
+        "compare",
         "load_plan",
         "load_usage",
+        "load_workload",
         "quote",
         "quote_periods",
+        "simulate",
+        "size_commitment",
     }
     for name in ratecard.__all__:
         assert hasattr(ratecard, name), name

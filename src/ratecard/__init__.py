@@ -3,6 +3,8 @@
 >>> import ratecard
 >>> plan = ratecard.load_plan("examples/plans/task-voice-agent.yaml")   # doctest: +SKIP
 >>> invoice = ratecard.quote(plan, "examples/usage/voice-2026-10.yaml")  # doctest: +SKIP
+>>> ratecard.compare([plan, "catalog:vapi-pay-as-you-go"],
+...                  "examples/workloads/support-agent.yaml")               # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ratecard.analyze.advise import advise
+from ratecard.analyze.breakeven import breakeven
+from ratecard.analyze.commitment import size_commitment
+from ratecard.analyze.compare import compare
 from ratecard.charges import Invoice, Line, State, evaluate, evaluate_periods
 from ratecard.errors import CurrencyError, PlanError, Problem, RatecardError, UsageError
 from ratecard.plan import Plan, load_plan
+from ratecard.simulate import load_workload, simulate
 from ratecard.usage.load import load_usage
 from ratecard.usage.model import Event, UsageSummary
 
@@ -30,10 +37,16 @@ __all__ = [
     "UsageError",
     "UsageSummary",
     "__version__",
+    "advise",
+    "breakeven",
+    "compare",
     "load_plan",
     "load_usage",
+    "load_workload",
     "quote",
     "quote_periods",
+    "simulate",
+    "size_commitment",
 ]
 
 __version__ = "0.1.0"
