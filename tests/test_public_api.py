@@ -27,7 +27,6 @@ def test_exported_names():
         "load_workload",
         "quote",
         "quote_periods",
-        "simulate",
         "size_commitment",
     }
     for name in ratecard.__all__:
@@ -37,3 +36,11 @@ def test_exported_names():
 def test_error_tree():
     for error in (ratecard.PlanError, ratecard.UsageError, ratecard.CurrencyError):
         assert issubclass(error, ratecard.RatecardError)
+
+
+def test_subpackages_are_not_shadowed_by_functions():
+    import types
+
+    import ratecard.simulate
+
+    assert isinstance(ratecard.simulate, types.ModuleType)

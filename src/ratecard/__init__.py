@@ -3,6 +3,7 @@
 >>> import ratecard
 >>> plan = ratecard.load_plan("examples/plans/task-voice-agent.yaml")   # doctest: +SKIP
 >>> invoice = ratecard.quote(plan, "examples/usage/voice-2026-10.yaml")  # doctest: +SKIP
+>>> from ratecard.simulate import simulate   # Monte Carlo costs per scenario-month
 >>> ratecard.compare([plan, "catalog:vapi-pay-as-you-go"],
 ...                  "examples/workloads/support-agent.yaml")               # doctest: +SKIP
 """
@@ -20,7 +21,7 @@ from ratecard.analyze.compare import compare
 from ratecard.charges import Invoice, Line, State, evaluate, evaluate_periods
 from ratecard.errors import CurrencyError, PlanError, Problem, RatecardError, UsageError
 from ratecard.plan import Plan, load_plan
-from ratecard.simulate import load_workload, simulate
+from ratecard.simulate.workload import load_workload
 from ratecard.usage.load import load_usage
 from ratecard.usage.model import Event, UsageSummary
 
@@ -45,7 +46,6 @@ __all__ = [
     "load_workload",
     "quote",
     "quote_periods",
-    "simulate",
     "size_commitment",
 ]
 

@@ -27,6 +27,7 @@ LineKind = Literal[
     "credit",  # a credit grant paying for charges (negative)
     "outcome_reversal",  # credit for outcomes disputed or reversed after billing (negative)
     "unserved",  # informational: usage above a fair-use limit (amount 0)
+    "late_adjustment",  # usage of an issued period that arrived late, billed on the next one
 ]
 
 

@@ -25,7 +25,7 @@ from ratecard.plan.components import (
 from ratecard.plan.model import Plan
 from ratecard.usage.model import UsageSummary
 
-__all__ = ["escalation_factor", "evaluate", "evaluate_periods"]
+__all__ = ["component_limits", "escalation_factor", "evaluate", "evaluate_periods"]
 
 
 def escalation_factor(plan: Plan, summary: UsageSummary) -> Decimal:
@@ -50,7 +50,9 @@ def _state_from_carry(plan: Plan, summary: UsageSummary) -> State:
     return State(carry.commitment_counted or ZERO, carry.prepaid_balance, tuple(credits))
 
 
-def _component_limits(plan: Plan, lines: list[Line], escalation: Decimal) -> None:
+def component_limits(plan: Plan, lines: list[Line], escalation: Decimal) -> None:
+    """Append a top-up line for each component charged below its ``minimum`` and a negative
+    line for each charged above its ``maximum`` (both escalated like every price)."""
     for component in plan.components:
         own = [line for line in lines if line.component == component.id and line.kind == "charge"]
         charged = sum((line.exact_amount for line in own), ZERO)
@@ -116,7 +118,7 @@ def evaluate(plan: Plan, summary: UsageSummary, state: State | None = None) -> I
         escalation = escalation_factor(plan, summary)
         records = records_of(summary)
         lines = component_lines(plan, summary, records, escalation)
-        _component_limits(plan, lines, escalation)
+        component_limits(plan, lines, escalation)
         mode, scope = plan.rounding.mode, plan.rounding.scope
         currency = plan.currency
 
