@@ -2,6 +2,7 @@
 
 from ratecard.cli import catalog as _catalog  # noqa: F401 - registers commands
 from ratecard.cli import decide as _decide  # noqa: F401 - registers commands
+from ratecard.cli import metering as _metering  # noqa: F401 - registers commands
 from ratecard.cli import plans as _plans  # noqa: F401 - registers commands
 from ratecard.cli import simulate as _simulate  # noqa: F401 - registers commands
 from ratecard.cli.app import app

@@ -1,0 +1,214 @@
+"""Benchmark: ingest and rate synthetic events at scale (DuckDB engine).
+
+    python benchmarks/rating.py --events 10000000
+
+Generates Parquet events (100k customers, 6 metrics, several models and regions, timestamps
+across the day), then reports from one run: ingest events/s (with deduplication), rating
+events/s, the ratio of rating time to a bare DuckDB GROUP BY over the same events (the floor),
+and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from ratecard import load_plan
+from ratecard.rating.engine import arrow_of, rate_period
+from ratecard.rating.subscriptions import Subscription, month
+from ratecard.store import EventStore
+
+PLAN = {
+    "ratecard": 1,
+    "id": "bench",
+    "currency": "USD",
+    "components": [
+        {"id": "platform", "type": "flat", "amount": "500"},
+        {
+            "id": "seats",
+            "type": "seat",
+            "unit_price": "30",
+            "included": {"metric": "agent_actions", "quantity": 100},
+        },
+        {
+            "id": "actions",
+            "type": "usage",
+            "metric": "agent_actions",
+            "price": {"model": "unit", "unit_price": "0.10"},
+        },
+        {
+            "id": "input",
+            "type": "usage",
+            "metric": "input_tokens",
+            "per": 1000000,
+            "price": {
+                "model": "graduated",
+                "tiers": [
+                    {"up_to": 1, "unit_price": "1.25"},
+                    {"up_to": None, "unit_price": "1.00"},
+                ],
+            },
+            "multipliers": {"region": {"eu": "1.10", "ap": "1.20"}},
+        },
+        {
+            "id": "output",
+            "type": "usage",
+            "metric": "output_tokens",
+            "per": 1000000,
+            "price": {
+                "model": "volume",
+                "tiers": [{"up_to": 1, "unit_price": "10"}, {"up_to": None, "unit_price": "8"}],
+            },
+            "multipliers": {
+                "time_of_day": [{"from": "16:30", "to": "00:30", "tz": "UTC", "factor": "0.5"}]
+            },
+        },
+        {
+            "id": "cache",
+            "type": "usage",
+            "metric": "cache_read_tokens",
+            "per": 1000000,
+            "filter": {"model": ["gpt-x", "gpt-y"]},
+            "price": {"model": "unit", "unit_price": "0.125"},
+        },
+        {
+            "id": "voice",
+            "type": "usage",
+            "metric": "voice_minutes",
+            "price": {"model": "package", "size": 60, "package_price": "5"},
+        },
+        {
+            "id": "resolutions",
+            "type": "outcome",
+            "metric": "resolution",
+            "attribution_window": "72h",
+            "price": {"model": "unit", "unit_price": "0.99"},
+        },
+    ],
+}
+METRICS = [
+    "agent_actions",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "voice_minutes",
+    "resolution",
+]
+
+
+def generate(path: Path, events: int, customers: int) -> None:
+    metrics = "[" + ", ".join(f"'{m}'" for m in METRICS) + "]"
+    duckdb.execute(f"""COPY (
+        SELECT 'e' || i AS id,
+               'c' || lpad(CAST(hash(i * 7) % {customers} AS VARCHAR), 6, '0') AS customer,
+               TIMESTAMPTZ '2026-10-01 00:00:00+00'
+                   + to_microseconds(CAST(hash(i * 13) % 2678400000000 AS BIGINT)) AS timestamp,
+               {metrics}[1 + i % 6] AS metric,
+               CAST(1 + hash(i * 17) % CASE i % 6 WHEN 1 THEN 20000 WHEN 2 THEN 2000
+                   WHEN 3 THEN 5000 ELSE 30 END AS BIGINT) AS quantity,
+               CASE WHEN i % 6 = 5 THEN 'confirmed' END AS status,
+               CASE WHEN i % 6 = 5 THEN TIMESTAMPTZ '2026-10-01 00:00:00+00'
+                   + to_microseconds(CAST(hash(i * 13) % 2678400000000 AS BIGINT))
+                   - to_microseconds(CAST(hash(i) % 345600000000 AS BIGINT)) END
+                   AS attributed_at,
+               {{'model': ['gpt-x', 'gpt-y', 'claude-z', 'llama']
+                     [CAST(1 + hash(i * 3) % 4 AS BIGINT)],
+                 'region': ['us', 'eu', 'ap'][CAST(1 + hash(i * 5) % 3 AS BIGINT)]}} AS dimensions
+        FROM range({events}) t(i)
+    ) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
+
+
+def timed(label: str, action):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    result = action()
+    elapsed = time.perf_counter() - start
+    print(f"  {label}: {elapsed:.2f} s", file=sys.stderr)
+    return elapsed, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="ratecard-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    events_file = folder / f"events-{args.events}.parquet"
+    if not events_file.exists():
+        timed("generate", lambda: generate(events_file, args.events, args.customers))
+    store_path = folder / "store.duckdb"
+    for old in folder.glob("store.duckdb*"):
+        old.unlink()
+    store = EventStore(store_path, threads=args.threads)
+    ingest_s, report = timed("ingest", lambda: store.ingest([events_file]))
+    again_s, again = timed("re-ingest (all duplicates)", lambda: store.ingest([events_file]))
+    assert report.inserted == args.events
+    assert again.inserted == 0
+    plan = load_plan(PLAN)
+    subs = [
+        Subscription(
+            customer=f"c{i:06d}", plan="bench", start=date(2026, 1, 1), seats=Decimal(1 + i % 20)
+        )
+        for i in range(args.customers)
+    ]
+    period = month("2026-10")
+    rate_period(store, subs[:10], {"bench": plan}, period)  # warm caches
+    rate_s, run = timed("rate", lambda: rate_period(store, subs, {"bench": plan}, period))
+    con = store.con
+    floor_s, _ = timed(
+        "floor: GROUP BY customer, metric, dimensions over the store",
+        lambda: arrow_of(
+            con.sql("SELECT customer, metric, dims_id, sum(quantity) FROM events GROUP BY ALL")
+        ),
+    )
+    floor2_s, _ = timed(
+        "floor: GROUP BY customer, metric over the store",
+        lambda: arrow_of(
+            con.sql("SELECT customer, metric, sum(quantity) FROM events GROUP BY ALL")
+        ),
+    )
+    file_s, _ = timed(
+        "floor: GROUP BY customer, metric over the Parquet file",
+        lambda: arrow_of(
+            con.sql(
+                f"SELECT customer, metric, sum(quantity) FROM "
+                f"read_parquet('{events_file}') GROUP BY ALL"
+            )
+        ),
+    )
+    total = sum(run.lines.column("amount").to_pylist())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"events                     {args.events:,}")
+    print(f"customers                  {args.customers:,}")
+    print(f"invoice lines              {run.lines.num_rows:,} (total {total:,})")
+    print(f"ingest with dedup          {args.events / ingest_s:,.0f} events/s ({ingest_s:.2f} s)")
+    print(f"re-ingest, all duplicates  {args.events / again_s:,.0f} events/s ({again_s:.2f} s)")
+    print(f"rating                     {args.events / rate_s:,.0f} events/s ({rate_s:.2f} s)")
+    print(
+        f"floor (customer x metric x dims, store)  {floor_s:.2f} s -> "
+        f"rating / floor = {rate_s / floor_s:.2f}x"
+    )
+    print(
+        f"floor (customer x metric, store)         {floor2_s:.2f} s -> "
+        f"rating / floor = {rate_s / floor2_s:.2f}x"
+    )
+    print(
+        f"floor (customer x metric, Parquet file)  {file_s:.2f} s -> "
+        f"rating / floor = {rate_s / file_s:.2f}x"
+    )
+    print(f"peak memory (max RSS)      {peak:,.0f} MiB")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,505 @@
+"""One plan group's charge lines as SQL (DuckDB or Spark SQL).
+
+Inputs, as tables: ``events`` (the store's rows, or their Parquet export), ``subs`` (plan group
+and customer), ``codes`` (plan group, metric, dimension key -> code), ``tcodes`` (plan group,
+tokens component, dimension key -> group) and ``subs_<pg>`` (per customer: billed seats of each
+seat component, included units of each metric). The event scan (:func:`base_sql`) groups all
+plan groups' events at once by customer, metric, dimension code and event code (time window,
+outcome class); every component then prices its few aggregated rows (:func:`lines_sql`).
+Every line comes out with the columns of :data:`LINE_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from ratecard.charges.tokens import ORDER, PARENT
+from ratecard.plan.components import (
+    TOKEN_CATEGORIES,
+    FlatComponent,
+    OutcomeComponent,
+    SeatComponent,
+    TokensComponent,
+    UsageComponent,
+)
+from ratecard.plan.prices import GraduatedPercentagePrice, PackagePrice
+from ratecard.rating.dialect import CARRY, Dialect, lit, mul
+from ratecard.rating.layout import OUTCOME_CLASSES, Metered, PlanLayout, Tokens
+from ratecard.rating.price_sql import charge_sql
+from ratecard.rating.support import inverse
+from ratecard.rating.windows import window_index
+
+__all__ = ["LINE_COLUMNS", "Group", "TokenKey", "base_sql", "lines_sql", "requests_sql"]
+
+LINE_COLUMNS = (
+    "pg",
+    "customer",
+    "comp",
+    "ord_ts",
+    "ord_k",
+    "kind",
+    "label",
+    "quantity",
+    "unit_price",
+    "per",
+    "exact",
+    "included",
+    "late",
+    "tiers",
+)
+ZERO = Decimal(0)
+TOKEN_METRICS = list(TOKEN_CATEGORIES.values())
+
+
+@dataclass(frozen=True)
+class TokenKey:
+    category: str
+    price: Decimal  # price * factor, before escalation
+    labels: tuple[str, ...]
+
+
+@dataclass
+class Group:
+    """Customers on one plan at one escalation factor."""
+
+    pg: int
+    layout: PlanLayout
+    escalation: Decimal
+    seat_columns: dict[int, str] = field(default_factory=dict)  # component -> billed seats column
+    included_columns: dict[str, str] = field(default_factory=dict)  # metric -> included column
+    token_keys: dict[int, list[TokenKey]] = field(default_factory=dict)
+
+
+def _event_code(dialect: Dialect, metered: Metered, start: date, end: date) -> str:
+    component = metered.component
+    window = window_index(dialect, metered.windows, "e.ts", start, end)
+    if not isinstance(component, OutcomeComponent):
+        return window
+    attributed = "TRUE"
+    if component.attribution_window is not None:
+        micros = int(component.attribution_window.total_seconds() * 1_000_000)
+        delay = dialect.micros_between("e.ts", "e.attributed_at")
+        attributed = f"(e.attributed_at IS NOT NULL AND {delay} >= 0 AND {delay} <= {micros})"
+    status = (
+        "CASE WHEN e.status IN ('disputed', 'reversed') THEN 2 "
+        f"WHEN e.status IS NULL OR e.status = 'confirmed' THEN CASE WHEN {attributed} THEN 0 "
+        "ELSE 1 END ELSE 3 END"
+    )
+    return f"(({window}) * {OUTCOME_CLASSES} + {status})"
+
+
+def base_sql(
+    dialect: Dialect, groups: Sequence[Group], start: date, end: date, dims_key: str
+) -> str:
+    """The one scan over events: every plan group's metered usage, grouped."""
+    branches = []
+    for group in groups:
+        for metric, metric_layout in group.layout.metrics.items():
+            parts = []
+            for metered in metric_layout.components:
+                if metered.event_radix > 1:
+                    code = _event_code(dialect, metered, start, end)
+                    parts.append(f"({code}) * {metered.event_base}")
+            if parts:
+                branches.append(
+                    f"WHEN s.pg = {group.pg} AND e.metric = {dialect.text(metric)} "
+                    f"THEN {' + '.join(parts)}"
+                )
+    event_code = f"CASE {' '.join(branches)} ELSE 0 END" if branches else "0"
+    if len(groups) == 1:
+        event_code = event_code.replace(f"s.pg = {groups[0].pg} AND ", "")
+        code = f"c.code_{groups[0].pg}"
+    else:
+        code = "CASE s.pg " + " ".join(f"WHEN {g.pg} THEN c.code_{g.pg}" for g in groups) + " END"
+    return f"""SELECT pg, customer, metric, code, ekey, sum(quantity) AS units, sum(value) AS val,
+        count(*) AS n, min(ts) AS first_ts
+    FROM (SELECT s.pg, e.customer, e.metric, {code} AS code, {event_code} AS ekey, e.quantity,
+            e.value, e.ts
+        FROM events e
+        JOIN codes c ON c.metric = e.metric AND c.dkey = e.{dims_key}
+        JOIN subs s ON s.customer = e.customer
+        WHERE e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}) x
+    WHERE code IS NOT NULL
+    GROUP BY pg, customer, metric, code, ekey"""
+
+
+def requests_sql(
+    dialect: Dialect, pgs: Sequence[int], start: date, end: date, dims_key: str
+) -> str:
+    """Token events gathered per request (one event id, several token metrics)."""
+    sums = ", ".join(
+        f"sum(CASE WHEN e.metric = '{metric}' THEN e.quantity ELSE 0 END) AS t_{category}"
+        for category, metric in TOKEN_CATEGORIES.items()
+    )
+    metrics = ", ".join(f"'{m}'" for m in TOKEN_METRICS)
+    return f"""SELECT s.pg, e.customer, e.source, e.id, e.{dims_key} AS dkey, min(e.ts) AS ts,
+        {sums}
+    FROM events e JOIN subs s ON s.customer = e.customer
+    WHERE e.metric IN ({metrics}) AND s.pg IN ({", ".join(str(p) for p in pgs)})
+      AND e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}
+    GROUP BY s.pg, e.customer, e.source, e.id, e.{dims_key}"""
+
+
+def _line(
+    pg: int,
+    customer: str,
+    comp: int,
+    ord_ts: str,
+    ord_k: str,
+    kind: str,
+    label: str,
+    quantity: str,
+    unit: str,
+    per: Decimal,
+    exact: str,
+    included: str = "NULL",
+    late: str = "NULL",
+    tiers: str = "NULL",
+) -> str:
+    return (
+        f"SELECT {pg} AS pg, {customer} AS customer, {comp} AS comp, "
+        f"CAST({ord_ts} AS TIMESTAMP) AS ord_ts, CAST({ord_k} AS BIGINT) AS ord_k, "
+        f"'{kind}' AS kind, CAST({label} AS BIGINT) AS label, "
+        f"CAST({quantity} AS {CARRY}) AS quantity, CAST({unit} AS {CARRY}) AS unit_price, "
+        f"{lit(per)} AS per, CAST({exact} AS {CARRY}) AS exact, "
+        f"CAST({included} AS {CARRY}) AS included, CAST({late} AS BIGINT) AS late, "
+        f"CAST({tiers} AS STRING) AS tiers"
+    )
+
+
+def _digit(dialect: Dialect, column: str, base: int, radix: int) -> str:
+    return f"({dialect.idiv(column, str(base))} % {radix})"
+
+
+def _metered_sql(
+    dialect: Dialect, group: Group, metered: Metered, ctes: list[str], earlier: list[str]
+) -> list[str]:
+    """CTEs and line SELECTs of one usage or outcome component."""
+    pg, ci, component = group.pg, metered.index, metered.component
+    name = f"m{pg}_{ci}"
+    value_based = isinstance(component.price, GraduatedPercentagePrice)
+    outcome = isinstance(component, OutcomeComponent)
+    per = Decimal(1) if value_based else component.per
+    inv = inverse(per)
+    assert inv is not None
+    units = "coalesce(val, 0)" if value_based else "units"
+    dcode = _digit(dialect, "code", metered.code_base, metered.code_radix)
+    ecode = _digit(dialect, "ekey", metered.event_base, metered.event_radix)
+    windows = metered.window_count
+    if outcome:
+        window, cls = dialect.idiv(ecode, str(OUTCOME_CLASSES)), f"({ecode} % {OUTCOME_CLASSES})"
+    else:
+        window, cls = ecode, "0"
+    rows = f"""SELECT customer, {dcode} - 1 AS g, {window} AS w, {cls} AS cls, {units} AS u,
+            n, first_ts AS ft
+        FROM base WHERE pg = {pg} AND metric = {dialect.text(component.metric)} AND {dcode} > 0"""
+    if len(group.layout.metrics[component.metric].components) == 1:
+        # the only component of its metric: base rows map one to one to its price groups
+        ctes.append(f"{name}_agg AS ({rows})")
+    else:
+        ctes.append(
+            f"""{name}_agg AS (SELECT customer, g, w, cls, sum(u) AS u, sum(n) AS n,
+                min(ft) AS ft FROM ({rows}) x GROUP BY customer, g, w, cls)"""
+        )
+    combos = metered.combos()
+    nonplain = [code for code, combo in combos.items() if not combo.plain]
+    nonplain_sql = (
+        f"(g * {windows} + w) IN ({', '.join(map(str, nonplain))})" if nonplain else "FALSE"
+    )
+    ctes.append(
+        f"""{name}_sum AS (SELECT customer,
+            sum(CASE WHEN cls = 0 THEN u ELSE 0 END) AS total,
+            sum(CASE WHEN cls = 0 AND {nonplain_sql} THEN 1 ELSE 0 END) AS np,
+            sum(CASE WHEN cls = 1 THEN n ELSE 0 END) AS late,
+            sum(CASE WHEN cls = 2 THEN u ELSE 0 END) AS rev_u,
+            sum(CASE WHEN cls = 2 THEN n ELSE 0 END) AS rev_n
+        FROM {name}_agg GROUP BY customer)"""
+    )
+    included = lit(ZERO)
+    joins = ""
+    column = group.included_columns.get(component.metric)
+    if isinstance(component, UsageComponent) and not value_based and column is not None:
+        used = " + ".join(f"coalesce({p}.total, 0)" for p in earlier) or lit(ZERO)
+        included = f"LEAST(GREATEST(s.{column} - ({used}), {lit(ZERO)}), coalesce(x.total, 0))"
+        joins = "".join(f" LEFT JOIN {p}_sum {p} ON {p}.customer = s.customer" for p in earlier)
+        earlier.append(name)
+    elif isinstance(component, UsageComponent) and not value_based:
+        earlier.append(name)
+    q_units = f"(coalesce(x.total, 0) - {included})"
+    q = f"CAST(CAST({q_units} AS {CARRY}) * {lit(inv)} AS {CARRY})"
+    ctes.append(
+        f"""{name}_tot AS (SELECT s.customer, coalesce(x.total, 0) AS total,
+            coalesce(x.np, 0) AS np, coalesce(x.late, 0) AS late, coalesce(x.rev_u, 0) AS rev_u,
+            coalesce(x.rev_n, 0) AS rev_n, CAST({included} AS {CARRY}) AS inc,
+            CAST({q_units} AS {CARRY}) AS billable, {q} AS q
+        FROM subs_{pg} s LEFT JOIN {name}_sum x ON x.customer = s.customer{joins})"""
+    )
+    charge = charge_sql(dialect, component.price, "q")
+    package = isinstance(component.price, PackagePrice)
+    ctes.append(
+        f"""{name}_chg AS (SELECT *, {charge.amount} AS a, {charge.unit} AS up,
+            {charge.quantity} AS pq, {charge.slices} AS sl FROM {name}_tot)"""
+    )
+    esc = group.escalation
+    late = "late" if outcome else "NULL"
+    selects = [
+        _line(
+            pg,
+            "customer",
+            ci,
+            "NULL",
+            "-1",
+            "charge",
+            "-1",
+            "pq" if package else "billable",
+            mul("up", esc),
+            Decimal(1) if package else per,
+            mul("a", esc),
+            "inc",
+            late,
+            "CAST(billable AS STRING)" if package else "sl",
+        )
+        + f" FROM {name}_chg WHERE (np = 0 OR total = 0) "
+        + f"AND NOT (a = 0 AND {'pq' if package else 'billable'} = 0)"
+    ]
+    if nonplain:
+        code = f"(a.g * {windows} + a.w)"
+
+        def prorata(amount: str) -> str:
+            """``amount * units / total`` of the group, rounded once."""
+            scaled = dialect.muldiv(amount, "a.u", "c.total")
+            return f"CASE WHEN c.total = 0 THEN {lit(ZERO)} ELSE {scaled} END"
+
+        units_branches, amount_branches = [], []
+        for key, combo in combos.items():
+            if combo.replacement is not None:
+                units_branches.append(f"WHEN {key} THEN {lit(combo.replacement * esc)}")
+                amount_branches.append(
+                    f"WHEN {key} THEN {prorata(mul('c.q', combo.replacement * esc))}"
+                )
+            else:
+                units_branches.append(
+                    "WHEN {k} THEN {v}".format(
+                        k=key, v="NULL" if package else mul("c.up", combo.factor * esc)
+                    )
+                )
+                amount_branches.append(f"WHEN {key} THEN {prorata(mul('c.a', combo.factor * esc))}")
+        selects.append(
+            _line(
+                pg,
+                "a.customer",
+                ci,
+                "a.ft",
+                code,
+                "charge",
+                code,
+                prorata("c.billable"),
+                f"CASE {code} {' '.join(units_branches)} END",
+                per,
+                f"CASE {code} {' '.join(amount_branches)} END",
+                "c.inc",
+                "c.late" if outcome else "NULL",
+            )
+            + f" FROM {name}_agg a JOIN {name}_chg c ON c.customer = a.customer "
+            "WHERE c.np > 0 AND c.total > 0 AND a.cls = 0"
+        )
+        selects[-1] = _droppable(selects[-1])
+    if outcome:
+        both = charge_sql(
+            dialect,
+            component.price,
+            f"CAST(CAST(total + rev_u AS {CARRY}) * {lit(inv)} AS {CARRY})",
+        )
+        selects.append(
+            _line(
+                pg,
+                "customer",
+                ci,
+                "NULL",
+                "0",
+                "outcome_reversal",
+                "-1",
+                "rev_u",
+                "NULL",
+                Decimal(1),
+                f"-({mul(f'({both.amount}) - a', esc)})",
+                "NULL",
+                "rev_n",
+            )
+            + f" FROM {name}_chg WHERE rev_n > 0"
+        )
+        selects[-1] = _droppable(selects[-1])
+    return selects
+
+
+def _droppable(select: str) -> str:
+    """Metered components with no usage and no charge add no line (``_drop_empty``)."""
+    return f"SELECT * FROM ({select}) d WHERE NOT (exact = 0 AND quantity = 0)"
+
+
+def _token_units(category: str, priced: set[str]) -> str:
+    """Units of a category summed over requests (see :func:`request_categories`)."""
+    if category in PARENT:
+        return f"s_{category}"
+    children = [c for c, parent in PARENT.items() if parent == category]
+    expr = f"s_{category}"
+    for child in children:
+        if child in priced:
+            expr += f" - (s_{child} - z_{child})"
+        else:
+            expr += f" + z_{child}"
+    return expr
+
+
+def _tokens_sql(
+    dialect: Dialect, group: Group, tokens: Tokens, ctes: list[str], start: date, end: date
+) -> list[str]:
+    from ratecard.rating.token_prices import resolve
+
+    pg, ci, component = group.pg, tokens.index, tokens.component
+    name = f"t{pg}_{ci}"
+    tiers = component.context_tiers
+    tier_sql = "0"
+    if tiers:
+        branches = [
+            f"WHEN r.t_input > {tier.input_tokens_over} THEN {index}"
+            for index, tier in reversed(list(enumerate(tiers, start=1)))
+        ]
+        tier_sql = f"CASE {' '.join(branches)} ELSE 0 END"
+    windows = list(component.multipliers.time_of_day) if component.multipliers else []
+    window_sql = window_index(dialect, windows, "r.ts", start, end)
+    sums = []
+    for category in ORDER:
+        sums.append(f"sum(r.t_{category}) AS s_{category}")
+        parent = PARENT.get(category)
+        if parent is not None:
+            sums.append(
+                f"sum(CASE WHEN r.t_{parent} = 0 THEN r.t_{category} ELSE 0 END) AS z_{category}"
+            )
+    ctes.append(
+        f"""{name}_agg AS (SELECT customer, dg, t, w, {", ".join(sums)}, min(ts) AS ft
+        FROM (SELECT r.*, tc.dg, {tier_sql} AS t, {window_sql} AS w
+            FROM req r JOIN tcodes tc ON tc.pg = {pg} AND tc.comp = {ci} AND tc.dkey = r.dkey
+            WHERE r.pg = {pg}) r
+        GROUP BY customer, dg, t, w)"""
+    )
+    keys: dict[TokenKey, int] = {}
+    per_category: dict[str, list[tuple[str, int, str]]] = {}
+    nw = len(windows) + 1
+    nt = len(tiers) + 1
+    for (mode, used), dg in tokens.groups.items():
+        for tier in range(nt):
+            for window in range(nw):
+                resolved = resolve(component, tier, mode, window, used)
+                if resolved is None:
+                    continue
+                prices, labels, factor = resolved
+                priced = set(prices)
+                combo = (dg * nt + tier) * nw + window
+                for category in ORDER:
+                    if category not in priced and category not in ("input", "output"):
+                        continue
+                    price = prices.get(category, prices.get(PARENT.get(category, ""), ZERO))
+                    key = TokenKey(category, price * factor, labels)
+                    index = keys.setdefault(key, len(keys))
+                    per_category.setdefault(category, []).append(
+                        (str(combo), index, _token_units(category, priced))
+                    )
+    group.token_keys[ci] = list(keys)
+    if not keys:
+        return []
+    combo_sql = f"((dg * {nt} + t) * {nw} + w)"
+    parts = []
+    for entries in per_category.values():
+        key_case = " ".join(f"WHEN {c} THEN {k}" for c, k, _ in entries)
+        unit_case = " ".join(f"WHEN {c} THEN {u}" for c, _, u in entries)
+        parts.append(
+            f"SELECT customer, CASE {combo_sql} {key_case} END AS k, "
+            f"CASE {combo_sql} {unit_case} END AS units, ft FROM {name}_agg"
+        )
+    ctes.append(
+        f"""{name}_keys AS (SELECT customer, k, sum(units) AS units, min(ft) AS ft
+        FROM ({" UNION ALL ".join(parts)}) x WHERE k IS NOT NULL
+        GROUP BY customer, k)"""
+    )
+    inv = inverse(component.per)
+    assert inv is not None
+    esc = group.escalation
+    unit_case = " ".join(f"WHEN {i} THEN {lit(k.price * esc)}" for k, i in keys.items())
+    amount_case = " ".join(
+        f"WHEN {i} THEN {mul(mul('units', inv), k.price * esc)}" for k, i in keys.items()
+    )
+    return [
+        _line(
+            pg,
+            "customer",
+            ci,
+            "ft",
+            "k",
+            "charge",
+            "k",
+            "units",
+            f"CASE k {unit_case} END",
+            component.per,
+            f"CASE k {amount_case} END",
+        )
+        + f" FROM {name}_keys WHERE units > 0"
+    ]
+
+
+def lines_sql(
+    dialect: Dialect, group: Group, start: date, end: date
+) -> tuple[list[str], list[str]]:
+    """(CTEs, line SELECTs) of every component of one plan group."""
+    ctes: list[str] = []
+    selects: list[str] = []
+    earlier: dict[str, list[str]] = {}
+    esc = group.escalation
+    for index, component in enumerate(group.layout.plan.components):
+        if isinstance(component, FlatComponent):
+            amount = component.amount * esc
+            selects.append(
+                _line(
+                    group.pg,
+                    "customer",
+                    index,
+                    "NULL",
+                    "0",
+                    "charge",
+                    "-1",
+                    lit(Decimal(1)),
+                    lit(amount),
+                    Decimal(1),
+                    lit(amount),
+                )
+                + f" FROM subs_{group.pg}"
+            )
+        elif isinstance(component, SeatComponent):
+            column = group.seat_columns[index]
+            price = component.unit_price * esc
+            selects.append(
+                _line(
+                    group.pg,
+                    "customer",
+                    index,
+                    "NULL",
+                    "0",
+                    "charge",
+                    "-1",
+                    column,
+                    lit(price),
+                    Decimal(1),
+                    mul(column, price),
+                )
+                + f" FROM subs_{group.pg}"
+            )
+        elif isinstance(component, UsageComponent | OutcomeComponent):
+            metered = group.layout.metered[index]
+            chain = earlier.setdefault(component.metric, [])
+            selects += _metered_sql(dialect, group, metered, ctes, chain)
+        elif isinstance(component, TokensComponent):
+            selects += _tokens_sql(dialect, group, group.layout.tokens[index], ctes, start, end)
+    return ctes, selects

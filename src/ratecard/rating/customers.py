@@ -1,0 +1,150 @@
+"""Per-customer inputs of a rating run: plan group, escalation, seats and included units.
+
+This walks subscriptions (one small record per customer), never events.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ratecard.charges.calendar import years_between
+from ratecard.errors import Problem, UsageError
+from ratecard.money import CONTEXT
+from ratecard.plan.components import SeatComponent
+from ratecard.plan.model import Plan
+from ratecard.rating.subscriptions import Period, Subscription
+
+__all__ = ["CustomerInputs", "customer_inputs", "escalation"]
+
+
+@dataclass
+class CustomerInputs:
+    customer: str
+    plan_key: str
+    plan: Plan
+    contract_start: date
+    escalation: Decimal
+    seats: Decimal | None
+    seat_days: Decimal | None
+    billed: dict[int, Decimal] = field(default_factory=dict)  # seat component -> billed seats
+    counted: dict[int, Decimal] = field(default_factory=dict)  # ... before min_seats
+    included: dict[str, Decimal] = field(default_factory=dict)  # metric -> included units
+
+
+_ESCALATIONS: dict[tuple[int, date, date], Decimal] = {}
+
+
+def escalation(plan: Plan, contract_start: date, period_start: date) -> Decimal:
+    """As :func:`ratecard.charges.quote.escalation_factor`."""
+    rule = plan.modifiers.escalation
+    if rule is None:
+        return Decimal(1)
+    key = (id(plan), contract_start, period_start)
+    if key not in _ESCALATIONS:
+        years = years_between(contract_start, period_start)
+        with decimal.localcontext(CONTEXT):
+            _ESCALATIONS[key] = (1 + rule.yearly_percent / 100) ** years
+    return _ESCALATIONS[key]
+
+
+def _seats(sub: Subscription, period: Period) -> tuple[Decimal | None, Decimal | None]:
+    if (
+        not sub.seat_changes
+        and sub.start <= period.start
+        and (sub.end is None or sub.end >= period.end)
+    ):
+        if sub.seats is None:
+            return None, None
+        return sub.seats, sub.seats * (period.end - period.start).days
+    return sub.seat_usage(period.start, period.end)
+
+
+def _entitlements(
+    plan: Plan, seats: Decimal | None, seat_days: Decimal | None, days: Decimal
+) -> tuple[dict[int, Decimal], dict[int, Decimal], dict[str, Decimal], list[str]]:
+    """(seats counted, seats billed, included units, missing seat components) of one plan for
+    one seat usage; the same for every customer with that usage, so computed once."""
+    counted: dict[int, Decimal] = {}
+    billed: dict[int, Decimal] = {}
+    included: dict[str, Decimal] = {}
+    missing: list[str] = []
+    with decimal.localcontext(CONTEXT):
+        for index, component in enumerate(plan.components):
+            if not isinstance(component, SeatComponent):
+                continue
+            if component.proration == "daily" and seat_days is not None:
+                count = seat_days / days
+            elif seats is not None:
+                count = seats
+            else:
+                missing.append(component.id)
+                continue
+            counted[index] = count
+            billed[index] = max(count, Decimal(component.min_seats))
+            for allowance in component.allowances:
+                included[allowance.metric] = (
+                    included.get(allowance.metric, Decimal(0)) + allowance.quantity * billed[index]
+                )
+    return counted, billed, included, missing
+
+
+def customer_inputs(
+    subs: list[Subscription], plans: dict[str, Plan], period: Period
+) -> list[CustomerInputs]:
+    days = Decimal((period.end - period.start).days)
+    result = []
+    problems = []
+    has_seats = {
+        key: any(isinstance(c, SeatComponent) for c in plan.components)
+        for key, plan in plans.items()
+    }
+    cache: dict[tuple[str, Decimal | None, Decimal | None], Any] = {}
+    for sub in subs:
+        plan = plans[sub.plan]
+        seats, seat_days = _seats(sub, period) if has_seats[sub.plan] else (None, None)
+        key = (sub.plan, seats, seat_days)
+        if key not in cache:
+            cache[key] = _entitlements(plan, seats, seat_days, days)
+        counted, billed, included, missing = cache[key]
+        for component_id in missing:
+            problems.append(
+                Problem(
+                    f"customer {sub.customer!r}: the plan's seat component {component_id!r} "
+                    "needs seats in the subscription",
+                    "seats",
+                )
+            )
+        contract_start = min(sub.start, period.start)
+        result.append(
+            CustomerInputs(
+                sub.customer,
+                sub.plan,
+                plan,
+                contract_start,
+                escalation(plan, contract_start, period.start),
+                seats,
+                seat_days,
+                billed=billed,
+                counted=counted,
+                included=included,
+            )
+        )
+    if problems:
+        raise UsageError(problems)
+    return result
+
+
+def as_columns(
+    rows: list[CustomerInputs], seat_ids: list[int], metrics: list[str]
+) -> dict[str, Any]:
+    return {
+        "customer": [r.customer for r in rows],
+        **{f"seat_{i}": [r.billed.get(i, Decimal(0)) for r in rows] for i in seat_ids},
+        **{
+            f"inc_{j}": [r.included.get(m, Decimal(0)) for r in rows] for j, m in enumerate(metrics)
+        },
+    }

@@ -1,0 +1,240 @@
+"""The vectorized rating engine on DuckDB: every customer's invoice for one period.
+
+Aggregation and charge computation run as SQL inside DuckDB (one scan of the period's events
+for all plans, then a few rows per customer and component); Python only prepares per-customer
+inputs from the subscriptions and, when asked for invoice objects, formats lines and runs the
+reference modifier pipeline (:mod:`ratecard.charges.modifiers`) and rounding on them.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from ratecard.charges.invoice import Invoice, Line, State
+from ratecard.errors import Problem, UsageError
+from ratecard.money import CONTEXT, minor_unit
+from ratecard.plan.components import SeatComponent
+from ratecard.plan.model import Plan
+from ratecard.rating.assemble import assemble
+from ratecard.rating.compile import LINE_COLUMNS, Group, base_sql, lines_sql, requests_sql
+from ratecard.rating.customers import CustomerInputs, as_columns, customer_inputs
+from ratecard.rating.dialect import DUCKDB, Dialect
+from ratecard.rating.layout import layout_plan
+from ratecard.rating.subscriptions import Period, Subscription
+from ratecard.rating.support import check_supported
+from ratecard.store.events import EventStore
+
+__all__ = ["RatingRun", "plan_groups", "rate_period"]
+
+CARRY_TYPE = pa.decimal128(28, 14)
+Q14 = Decimal(1).scaleb(-14)
+
+
+def _carry(value: Decimal) -> Decimal:
+    return value.quantize(Q14, rounding=ROUND_HALF_UP, context=CONTEXT)
+
+
+def _carry_array(values: list[Decimal]) -> pa.Array:
+    """DECIMAL(28,14) values, converting each distinct value once (seats repeat a lot)."""
+    distinct = {v: _carry(v) for v in set(values)}
+    return pa.array([distinct[v] for v in values], CARRY_TYPE)
+
+
+@dataclass
+class RatingRun:
+    """The result of one rating run: line rows per plan group, and the customer inputs."""
+
+    period: Period
+    groups: list[Group]
+    customers: dict[int, list[CustomerInputs]]  # plan group -> customers
+    lines: pa.Table  # LINE_COLUMNS + amount (rounded half up per line)
+
+    def invoices(
+        self,
+        extra: dict[str, list[Line]] | None = None,
+        states: dict[str, State] | None = None,
+    ) -> Iterator[Invoice]:
+        """Invoice objects, customer by customer (formatting and the modifier pipeline);
+        ``extra`` lines (late adjustments) and ``states`` (carried balances) by customer."""
+        extra = extra or {}
+        states = states or {}
+        by_key: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+        for row in self.lines.to_pylist():
+            by_key[(row["pg"], row["customer"])].append(row)
+        for group in self.groups:
+            for inputs in self.customers[group.pg]:
+                rows = by_key.get((group.pg, inputs.customer), [])
+                yield assemble(
+                    group,
+                    inputs,
+                    rows,
+                    self.period,
+                    states.get(inputs.customer),
+                    extra.get(inputs.customer, ()),
+                )
+
+
+def plan_groups(
+    dialect: Dialect,
+    subs: Sequence[Subscription],
+    plans: dict[str, Plan],
+    period: Period,
+    dims: Sequence[tuple[Any, dict[str, str]]],
+) -> tuple[list[Group], dict[int, list[CustomerInputs]], dict[str, pa.Table]]:
+    """Plan groups (plan x escalation), their customers, and the input tables to register."""
+    for key in {s.plan for s in subs}:
+        check_supported(plans[key])
+    inputs = customer_inputs(list(subs), plans, period)
+    layouts = {key: layout_plan(plans[key], dims) for key in {s.plan for s in subs}}
+    groups: dict[tuple[str, Decimal], Group] = {}
+    members: dict[int, list[CustomerInputs]] = defaultdict(list)
+    for row in inputs:
+        group_key = (row.plan_key, row.escalation)
+        if group_key not in groups:
+            groups[group_key] = Group(len(groups), layouts[row.plan_key], row.escalation)
+        members[groups[group_key].pg].append(row)
+    tables: dict[str, pa.Table] = {}
+    subs_cols: dict[str, list[Any]] = {"pg": [], "customer": []}
+    codes: dict[tuple[str, Any], dict[int, int]] = defaultdict(dict)  # (metric, dkey) -> codes
+    tcodes: dict[str, list[Any]] = {"pg": [], "comp": [], "dkey": [], "dg": []}
+    for group in groups.values():
+        plan = group.layout.plan
+        rows = members[group.pg]
+        subs_cols["pg"] += [group.pg] * len(rows)
+        subs_cols["customer"] += [r.customer for r in rows]
+        seat_ids = [i for i, c in enumerate(plan.components) if isinstance(c, SeatComponent)]
+        metrics = sorted({m for r in rows for m in r.included})
+        group.seat_columns = {i: f"seat_{i}" for i in seat_ids}
+        group.included_columns = {m: f"inc_{j}" for j, m in enumerate(metrics)}
+        columns = as_columns(rows, seat_ids, metrics)
+        arrays = {
+            name: pa.array(values) if name == "customer" else _carry_array(values)
+            for name, values in columns.items()
+        }
+        tables[f"subs_{group.pg}"] = pa.table(arrays)
+        for metric, dkey, code in group.layout.codes:
+            codes[(metric, dkey)][group.pg] = code
+        for ci, tokens in group.layout.tokens.items():
+            for dkey, dg in tokens.codes.items():
+                tcodes["pg"].append(group.pg)
+                tcodes["comp"].append(ci)
+                tcodes["dkey"].append(dkey)
+                tcodes["dg"].append(dg)
+    key_type = pa.int32() if dialect.name == "duckdb" else pa.string()
+    tables["subs"] = pa.table(
+        {
+            "pg": pa.array(subs_cols["pg"], pa.int32()),
+            "customer": pa.array(subs_cols["customer"], pa.string()),
+        }
+    )
+    code_keys = list(codes)
+    tables["codes"] = pa.table(
+        {
+            "metric": pa.array([k[0] for k in code_keys], pa.string()),
+            "dkey": pa.array([k[1] for k in code_keys], key_type),
+            **{
+                f"code_{group.pg}": pa.array(
+                    [codes[k].get(group.pg) for k in code_keys], pa.int64()
+                )
+                for group in groups.values()
+            },
+        }
+    )
+    tables["tcodes"] = pa.table(
+        {
+            "pg": pa.array(tcodes["pg"], pa.int32()),
+            "comp": pa.array(tcodes["comp"], pa.int32()),
+            "dkey": pa.array(tcodes["dkey"], key_type),
+            "dg": pa.array(tcodes["dg"], pa.int64()),
+        }
+    )
+    return list(groups.values()), dict(members), tables
+
+
+def statements(
+    dialect: Dialect, groups: Sequence[Group], period: Period, dims_key: str
+) -> tuple[str, str | None, list[str]]:
+    """(base scan, token requests scan or None, one lines query per plan group)."""
+    base = base_sql(dialect, groups, period.start, period.end, dims_key)
+    token_pgs = [g.pg for g in groups if g.layout.tokens]
+    requests = (
+        requests_sql(dialect, token_pgs, period.start, period.end, dims_key) if token_pgs else None
+    )
+    queries = []
+    for group in groups:
+        ctes, selects = lines_sql(dialect, group, period.start, period.end)
+        minor = minor_unit(group.layout.plan.currency)
+        body = " UNION ALL ".join(selects)
+        with_ = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
+        queries.append(
+            f"{with_}SELECT {', '.join(LINE_COLUMNS)}, "
+            f"CAST(CAST(exact AS DECIMAL(38,{minor})) AS DECIMAL(38,4)) AS amount FROM ({body}) l"
+        )
+    return base, requests, queries
+
+
+def arrow_of(result: Any) -> pa.Table:
+    """A relation's rows as an Arrow table (the method's name changed in DuckDB 2)."""
+    fetch = getattr(result, "to_arrow_table", None) or result.arrow
+    table: pa.Table = fetch()
+    return table
+
+
+REQUEST_CHECK = """SELECT source, id, customer,
+    CASE WHEN t_input > 0 AND t_cache_read + t_cache_write > t_input
+         THEN 'cache_read + cache_write tokens exceed input_tokens'
+         WHEN t_input > 0 AND t_audio_input > t_input - t_cache_read - t_cache_write
+         THEN 'audio_input tokens exceed the uncached input tokens'
+         ELSE 'reasoning + audio_output tokens exceed output_tokens' END AS reason
+    FROM req
+    WHERE (t_input > 0 AND (t_cache_read + t_cache_write > t_input
+           OR t_audio_input > t_input - t_cache_read - t_cache_write))
+       OR (t_output > 0 AND t_reasoning + t_audio_output > t_output)
+    ORDER BY customer, source, id LIMIT 1000"""
+
+
+def check_requests(rows: Sequence[tuple[Any, ...]]) -> None:
+    if rows:
+        raise UsageError(
+            [
+                Problem(reason, f"event {source}/{ident} (customer {customer})")
+                for source, ident, customer, reason in rows
+            ]
+        )
+
+
+def rate_period(
+    store: EventStore,
+    subs: Sequence[Subscription],
+    plans: dict[str, Plan],
+    period: Period,
+) -> RatingRun:
+    """Rate every subscribed customer's usage in ``period`` inside the store's DuckDB."""
+    con = store.con
+    dims = [(k, json.loads(d)) for k, d in con.execute("SELECT dims_id, dims FROM dims").fetchall()]
+    groups, members, tables = plan_groups(DUCKDB, subs, plans, period, dims)
+    base, requests, queries = statements(DUCKDB, groups, period, "dims_id")
+    with decimal.localcontext(CONTEXT):
+        for name, table in tables.items():
+            con.register(name, table)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE base AS {base}")
+            if requests is not None:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE req AS {requests}")
+                check_requests(con.execute(REQUEST_CHECK).fetchall())
+            parts = [arrow_of(con.sql(query)) for query in queries]
+        finally:
+            for name in tables:
+                con.unregister(name)
+            con.execute("DROP TABLE IF EXISTS base")
+            con.execute("DROP TABLE IF EXISTS req")
+    lines = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
+    return RatingRun(period, groups, members, lines)

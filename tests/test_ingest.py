@@ -1,0 +1,400 @@
+"""Ingestion: every format, exactly once, all or nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from ratecard.cli import app
+from ratecard.errors import UsageError
+from ratecard.store import EventStore
+
+D = Decimal
+
+
+def rows(store: EventStore) -> list[tuple[Any, ...]]:
+    return store.con.execute(
+        "SELECT e.source, e.id, e.customer, strftime(e.ts, '%Y-%m-%dT%H:%M:%S'), e.metric, "
+        "e.quantity, d.dims, e.status, e.value FROM events e JOIN dims d USING (dims_id) "
+        "ORDER BY e.source, e.id, e.metric"
+    ).fetchall()
+
+
+def test_csv_with_dimension_columns_and_zones(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "id,customer,timestamp,metric,quantity,dimensions.model,dimensions.region\n"
+        "1,acme,2026-10-03T19:00:00+02:00,input_tokens,1500,gpt-x,eu\n"
+        "2,acme,2026-10-03T17:00:00Z,agent_actions,,,\n"
+    )
+    with EventStore(tmp_path / "s.duckdb") as store:
+        report = store.ingest([path])
+        assert (report.inserted, report.duplicates, report.rejected) == (2, 0, 0)
+        assert rows(store) == [
+            (
+                "",
+                "1",
+                "acme",
+                "2026-10-03T17:00:00",
+                "input_tokens",
+                D("1500"),
+                '{"model":"gpt-x","region":"eu"}',
+                None,
+                None,
+            ),
+            # quantity defaults to 1, as Event.metric_quantities does
+            ("", "2", "acme", "2026-10-03T17:00:00", "agent_actions", D("1"), "{}", None, None),
+        ]
+
+
+def test_jsonl_quantities_map_explodes_into_one_row_per_metric(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    path.write_text(
+        json.dumps(
+            {
+                "id": "r1",
+                "customer": "acme",
+                "timestamp": "2026-10-03T17:00:05Z",
+                "dimensions": {"model": "gpt-x"},
+                "quantities": {
+                    "input_tokens": 300000,
+                    "cache_read_tokens": 50000,
+                    "output_tokens": 10,
+                },
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "o1",
+                "customer": "acme",
+                "timestamp": "2026-10-03T17:00:00Z",
+                "metric": "resolution",
+                "quantity": 1,
+                "status": "confirmed",
+                "attributed_at": "2026-10-02T09:00:00Z",
+                "value": "120.00",
+            }
+        )
+        + "\n"
+    )
+    with EventStore(":memory:") as store:
+        store.ingest([path])
+        got = rows(store)
+    assert [(r[1], r[4], r[5]) for r in got] == [
+        ("o1", "resolution", D("1")),
+        ("r1", "cache_read_tokens", D("50000")),
+        ("r1", "input_tokens", D("300000")),
+        ("r1", "output_tokens", D("10")),
+    ]
+    assert got[0][7:] == ("confirmed", D("120.00"))
+
+
+def test_parquet_with_struct_dimensions(tmp_path: Path) -> None:
+    path = tmp_path / "e.parquet"
+    moment = datetime(2026, 10, 3, 17, tzinfo=UTC)
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["a", "b"],
+                "customer": ["acme", "beta"],
+                "timestamp": pa.array([moment, moment], pa.timestamp("us", tz="UTC")),
+                "metric": ["calls", "calls"],
+                "quantity": [1.5, 2.0],
+                "dimensions": [{"region": "eu", "model": "x"}, {"region": None, "model": "y"}],
+            }
+        ),
+        path,
+    )
+    with EventStore(":memory:") as store:
+        store.ingest([path])
+        assert [(r[1], r[5], r[6]) for r in rows(store)] == [
+            ("a", D("1.5"), '{"model":"x","region":"eu"}'),
+            ("b", D("2"), '{"model":"y"}'),
+        ]
+
+
+def test_cloudevents_single_and_batched_dedup_on_source_and_id(tmp_path: Path) -> None:
+    def event(source: str, ident: str, quantity: int) -> dict[str, Any]:
+        return {
+            "specversion": "1.0",
+            "type": "com.example.usage",
+            "source": source,
+            "id": ident,
+            "subject": "acme",
+            "time": "2026-10-03T17:00:00Z",
+            "data": {"metric": "calls", "quantity": quantity},
+        }
+
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(event("svc-a", "1", 5)))
+    batch = tmp_path / "batch.json"
+    # the same id from another source is another event; the repeat of svc-a/1 is not
+    batch.write_text(json.dumps([event("svc-b", "1", 7), event("svc-a", "1", 99)]))
+    with EventStore(":memory:") as store:
+        store.ingest([single])
+        report = store.ingest([batch])
+        assert (report.inserted, report.duplicates) == (1, 1)
+        assert [(r[0], r[1], r[5]) for r in rows(store)] == [
+            ("svc-a", "1", D("5")),
+            ("svc-b", "1", D("7")),
+        ]
+
+
+def test_cloudevent_without_required_attributes_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(
+        json.dumps(
+            [{"specversion": "1.0", "id": "1", "subject": "acme", "data": {"metric": "calls"}}]
+        )
+    )
+    with EventStore(":memory:") as store, pytest.raises(UsageError) as caught:
+        store.ingest([path])
+    assert {p.path for p in caught.value.problems} == {"[0].source", "[0].type"}
+
+
+def otlp_span(trace: str, span: str, **usage: int) -> dict[str, Any]:
+    attributes = [
+        {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-x"}},
+        {"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}},
+    ]
+    names = {
+        "input": "gen_ai.usage.input_tokens",
+        "output": "gen_ai.usage.output_tokens",
+        "cache_read": "gen_ai.usage.cache_read.input_tokens",
+        "cache_write": "gen_ai.usage.cache_creation.input_tokens",
+        "reasoning": "gen_ai.usage.reasoning.output_tokens",
+    }
+    attributes += [{"key": names[k], "value": {"intValue": str(v)}} for k, v in usage.items()]
+    return {
+        "traceId": trace,
+        "spanId": span,
+        "name": "chat gpt-x",
+        "startTimeUnixNano": "1790960400000000000",
+        "endTimeUnixNano": "1790960401500000000",
+        "attributes": attributes,
+    }
+
+
+def test_otlp_genai_spans_become_token_requests(tmp_path: Path) -> None:
+    document = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "ratecard.customer", "value": {"stringValue": "acme"}}]
+                },
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            otlp_span(
+                                "t1",
+                                "s1",
+                                input=1000,
+                                output=200,
+                                cache_read=300,
+                                cache_write=100,
+                                reasoning=50,
+                            ),
+                            {
+                                "traceId": "t1",
+                                "spanId": "s2",
+                                "name": "not genai",
+                                "attributes": [],
+                            },
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps(document))
+    with EventStore(":memory:") as store:
+        store.ingest([path])
+        got = rows(store)
+    assert {(r[4], r[5]) for r in got} == {
+        ("input_tokens", D(1000)),
+        ("output_tokens", D(200)),
+        ("cache_read_tokens", D(300)),
+        ("cache_write_tokens", D(100)),
+        ("reasoning_tokens", D(50)),
+    }
+    assert {(r[0], r[1], r[2], r[3], r[6]) for r in got} == {
+        ("otlp", "t1:s1", "acme", "2026-10-02T17:00:01", '{"model":"gpt-x","provider":"openai"}')
+    }
+
+
+def test_otlp_cache_above_input_is_rejected(tmp_path: Path) -> None:
+    document = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "enduser.id", "value": {"stringValue": "acme"}}]
+                },
+                "scopeSpans": [{"spans": [otlp_span("t", "s", input=10, cache_read=20)]}],
+            }
+        ]
+    }
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps(document))
+    with EventStore(":memory:") as store, pytest.raises(UsageError, match="exceed"):
+        store.ingest([path])
+
+
+def test_reingest_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "id,customer,timestamp,metric,quantity\n"
+        "1,acme,2026-10-03T17:00:00Z,calls,5\n1,acme,2026-10-03T17:00:00Z,calls,6\n"
+    )
+    with EventStore(tmp_path / "s.duckdb") as store:
+        first = store.ingest([path])
+        before = rows(store)
+        second = store.ingest([path, path])
+        assert (first.inserted, first.duplicates) == (1, 1)  # the first occurrence wins
+        assert (second.inserted, second.duplicates) == (0, 4)
+        assert (
+            rows(store)
+            == before
+            == [("", "1", "acme", "2026-10-03T17:00:00", "calls", D(5), "{}", None, None)]
+        )
+
+
+BAD = (
+    "id,customer,timestamp,metric,quantity\n"
+    "1,acme,2026-10-03T17:00:00Z,calls,5\n"
+    ",acme,2026-10-03T17:00:00Z,calls,5\n"
+    "3,acme,2026-10-03,calls,-1\n"
+    "4,acme,2026-10-03T17:00:00Z,calls,0.1234567\n"
+)
+
+
+def test_invalid_rows_reject_the_whole_batch_listing_every_row(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("id,customer,timestamp,metric,quantity\n9,acme,2026-10-03T17:00:00Z,x,1\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD)
+    with EventStore(tmp_path / "s.duckdb") as store:
+        with pytest.raises(UsageError) as caught:
+            store.ingest([good, bad])
+        assert store.count() == 0
+        assert store.watermark() == 0
+    assert [(p.line, p.path) for p in caught.value.problems] == [
+        (3, "id"),
+        (4, "timestamp"),
+        (4, "quantity"),
+        (5, "quantity"),
+    ]
+    assert all(p.source == str(bad) for p in caught.value.problems)
+
+
+def test_invalid_parquet_rows_are_listed_with_row_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "e.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["a", None, "c"],
+                "customer": ["x", "y", "z"],
+                "timestamp": ["2026-10-03T17:00:00Z", "2026-10-03T17:00:00Z", "yesterday"],
+                "metric": ["m", "m", "m"],
+                "quantity": [1, 2, -3],
+            }
+        ),
+        path,
+    )
+    with EventStore(":memory:") as store:
+        with pytest.raises(UsageError) as caught:
+            store.ingest([path])
+        assert store.count() == 0
+    assert [(p.line, p.path) for p in caught.value.problems] == [
+        (2, "id"),
+        (3, "timestamp"),
+        (3, "quantity"),
+    ]
+
+
+def test_skip_invalid_keeps_valid_rows_and_writes_rejects(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD)
+    rejects = tmp_path / "rejects.jsonl"
+    with EventStore(":memory:") as store:
+        report = store.ingest([bad], skip_invalid=True, rejects=rejects)
+        assert (report.inserted, report.rejected) == (1, 3)
+        assert [r[1] for r in rows(store)] == ["1"]
+    lines = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert [r["line"] for r in lines] == [3, 4, 5]
+    assert "must not be negative" in " ".join(lines[1]["reasons"])
+
+
+def test_cli_reports_bad_rows_with_exit_code_2_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD)
+    result = CliRunner().invoke(app, ["ingest", str(bad), "--store", str(tmp_path / "s.db")])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert f"{bad}:4: quantity: must not be negative" in result.output
+
+
+KILLER = """
+import sys
+from ratecard.store import EventStore
+store = EventStore(sys.argv[1])
+print("ready", flush=True)
+store.ingest([sys.argv[2]])
+print("done", flush=True)
+"""
+
+
+def test_sigkill_mid_ingest_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    store_path = tmp_path / "s.duckdb"
+    first = tmp_path / "first.csv"
+    first.write_text("id,customer,timestamp,metric,quantity\n1,acme,2026-10-03T17:00:00Z,x,1\n")
+    with EventStore(store_path) as store:
+        store.ingest([first])
+        before = rows(store)
+    big = tmp_path / "big.parquet"
+    n = 3_000_000
+    pq.write_table(
+        pa.table(
+            {
+                "id": pa.array([str(i) for i in range(n)]),
+                "customer": pa.array(["c"] * n),
+                "timestamp": pa.array(["2026-10-03T17:00:00Z"] * n),
+                "metric": pa.array(["x"] * n),
+                "quantity": pa.array(range(n), pa.int64()),
+            }
+        ),
+        big,
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLER, str(store_path), str(big)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        assert child.poll() is None, "the ingest finished before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert child.returncode == -signal.SIGKILL
+    with EventStore(store_path) as store:
+        assert rows(store) == before
+        assert store.watermark() == 1
+        # and the store still works
+        assert store.ingest([first]).duplicates == 1

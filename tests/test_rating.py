@@ -1,0 +1,292 @@
+"""Rating a store: subscriptions, outputs (invoices, FOCUS), late events, unsupported plans."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import ratecard
+from ratecard.cli import app
+from ratecard.errors import PlanError, UsageError
+from ratecard.rating.engine import rate_period
+from ratecard.rating.focus import FOCUS_COLUMNS
+from ratecard.rating.service import rate
+from ratecard.rating.subscriptions import load_subscriptions, month
+from ratecard.store import EventStore
+
+D = Decimal
+PLAN = """\
+ratecard: 1
+id: team
+name: Team
+vendor: Example Inc.
+currency: USD
+components:
+  - {id: platform, type: flat, amount: "100"}
+  - {id: seats, type: seat, unit_price: "30", proration: daily,
+     included: {metric: calls, quantity: 10}}
+  - id: calls
+    type: usage
+    metric: calls
+    price: {model: unit, unit_price: "0.10"}
+    multipliers: {region: {eu: "1.10"}}
+"""
+EVENTS = """\
+id,customer,timestamp,metric,quantity,dimensions.region
+1,acme,2026-10-02T10:00:00Z,calls,50,eu
+2,acme,2026-10-03T10:00:00Z,calls,20,us
+3,beta,2026-10-20T10:00:00Z,calls,500,
+4,acme,2026-11-01T00:00:00Z,calls,1000,
+"""
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "plan.yaml").write_text(PLAN)
+    (tmp_path / "subs.yaml").write_text(
+        "subscriptions:\n"
+        "  - {customer: acme, plan: plan.yaml, start: 2026-01-01, seats: 3}\n"
+        "  - {customer: beta, plan: plan.yaml, start: 2026-10-15, seats: 10,\n"
+        "     seat_changes: [{at: 2026-10-20, seats: 15}]}\n"
+    )
+    events = tmp_path / "events.csv"
+    events.write_text(EVENTS)
+    store = tmp_path / "store.duckdb"
+    with EventStore(store) as s:
+        s.ingest([events])
+    return tmp_path, store
+
+
+def test_golden_invoices(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    subs = load_subscriptions(folder / "subs.yaml")
+    with EventStore(store_path) as store:
+        result = rate(store, subs, month("2026-10"))
+    acme, beta = sorted(result.invoices, key=lambda i: i.customer or "")
+    # acme: 3 seats all month (93 seat-days / 31 days); 70 calls, 30 included, taken pro rata:
+    # eu 50/70 of 40 billable = 28.571428... at 0.11, us 20/70 of 40 = 11.428571... at 0.10
+    assert [(line.component, line.amount) for line in acme.lines] == [
+        ("platform", D("100.00")),
+        ("seats", D("90.00")),
+        ("calls", D("3.14")),
+        ("calls", D("1.14")),
+    ]
+    assert acme.total == D("194.28")
+    # beta: 10 seats for 5 days + 15 seats for 12 days = 230 seat-days / 31 days;
+    # 230/31 * 10 calls included = 74.19..., 500 - 74.19... = 425.806... calls at 0.10
+    assert [(line.component, line.amount) for line in beta.lines] == [
+        ("platform", D("100.00")),
+        ("seats", D("222.58")),
+        ("calls", D("42.58")),
+    ]
+    reference = ratecard.quote(
+        ratecard.load_plan(folder / "plan.yaml"),
+        {
+            "period": {"start": "2026-10-01", "end": "2026-11-01"},
+            "seat_days": "230",
+            "seats": 15,
+            "usage": [{"metric": "calls", "quantity": "500"}],
+        },
+    )
+    assert reference.total == beta.total
+
+
+def test_subscriptions_from_csv(tmp_path: Path, setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    (folder / "subs.csv").write_text(
+        "customer,plan,start,end,seats\nacme,plan.yaml,2026-01-01,,3\n"
+    )
+    subs = load_subscriptions(folder / "subs.csv")
+    with EventStore(store_path) as store:
+        run = rate_period(store, subs.for_period(month("2026-10")), subs.plans, month("2026-10"))
+    assert [inv.total for inv in run.invoices()] == [D("194.28")]
+
+
+def test_sql_rounded_lines_add_up_to_the_invoices(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    subs = load_subscriptions(folder / "subs.yaml")
+    with EventStore(store_path) as store:
+        run = rate_period(store, subs.items, subs.plans, month("2026-10"))
+    totals: dict[str, Decimal] = {}
+    for row in run.lines.to_pylist():
+        totals[row["customer"]] = totals.get(row["customer"], D(0)) + row["amount"]
+    assert totals == {inv.customer: inv.total for inv in run.invoices()}
+
+
+def test_cli_rate_writes_invoices_and_focus(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "rate",
+            "--store",
+            str(store_path),
+            "--subscriptions",
+            str(folder / "subs.yaml"),
+            "--period",
+            "2026-10",
+            "--out",
+            str(folder / "inv.json"),
+            "--focus",
+            str(folder / "focus.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    invoices = json.loads((folder / "inv.json").read_text())
+    assert {i["customer"]: i["total"] for i in invoices} == {"acme": "194.28", "beta": "365.16"}
+    assert set(invoices[0]) == {
+        "plan",
+        "customer",
+        "currency",
+        "period",
+        "lines",
+        "subtotal",
+        "total",
+        "exact_total",
+        "state",
+    }
+    with (folder / "focus.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert set(FOCUS_COLUMNS) <= set(rows[0])
+    assert sum(D(r["BilledCost"]) for r in rows) == D("559.44")
+    assert {r["ChargeCategory"] for r in rows} == {"Purchase", "Usage"}
+    seat = next(r for r in rows if r["x_ComponentId"] == "seats" and r["x_Customer"] == "acme")
+    assert (seat["PricingUnit"], D(seat["PricingQuantity"]), seat["BillingCurrency"]) == (
+        "Seats",
+        D(3),
+        "USD",
+    )
+    assert seat["ChargePeriodStart"].startswith("2026-10-01")
+
+
+def test_cli_rate_parquet_outputs(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    result = CliRunner().invoke(
+        app,
+        [
+            "rate",
+            "--store",
+            str(store_path),
+            "--subscriptions",
+            str(folder / "subs.yaml"),
+            "--period",
+            "2026-10",
+            "--out",
+            str(folder / "inv.parquet"),
+            "--focus",
+            str(folder / "focus.parquet"),
+            "--dry-run",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = pq.read_table(folder / "inv.parquet").to_pylist()
+    assert sum(r["amount"] for r in lines) == D("559.44")
+    focus = pq.read_table(folder / "focus.parquet")
+    assert str(focus.schema.field("BilledCost").type) == "decimal128(38, 14)"
+
+
+def test_late_events_become_adjustments_on_the_next_period(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    subs = load_subscriptions(folder / "subs.yaml")
+    late = folder / "late.csv"
+    late.write_text(
+        "id,customer,timestamp,metric,quantity\n9,acme,2026-10-05T00:00:00Z,calls,100\n"
+    )
+    with EventStore(store_path) as store:
+        october = rate(store, subs, month("2026-10"))
+        store.ingest([late])
+        with pytest.raises(UsageError, match="already issued"):
+            rate(store, subs, month("2026-10"))
+        november = rate(store, subs, month("2026-11"))
+        store.ingest([late])  # a duplicate: nothing new is late
+        december = rate(store, subs, month("2026-12"))
+    issued = {i.customer: i for i in october.invoices}
+    assert issued["acme"].total == D("194.28")  # the issued invoice does not change
+    assert [(i.customer, i.period.label, i.events) for i in november.late] == [
+        ("acme", "2026-10", 1)
+    ]
+    acme = next(i for i in november.invoices if i.customer == "acme")
+    adjustments = [line for line in acme.lines if line.kind == "late_adjustment"]
+    # October re-rated: 170 calls, 30 included: eu 50/170 * 140 * 0.11 + us 120/170 * 140 * 0.10
+    assert [(a.component, a.amount) for a in adjustments] == [("calls", D("10.13"))]
+    assert not december.late
+    assert all(line.kind != "late_adjustment" for i in december.invoices for line in i.lines)
+
+
+def test_unsupported_features_are_named(tmp_path: Path) -> None:
+    plan = ratecard.load_plan(
+        {
+            "ratecard": 1,
+            "id": "p",
+            "components": [
+                {
+                    "id": "fees",
+                    "type": "usage",
+                    "metric": "payments",
+                    "per": 3,
+                    "price": {"model": "percentage", "percent": "2.9"},
+                },
+                {
+                    "id": "seats",
+                    "type": "seat",
+                    "unit_price": "1",
+                    "fair_use": {"metric": "x", "quantity": 1},
+                },
+            ],
+        }
+    )
+    from ratecard.rating.subscriptions import Subscription
+
+    with EventStore(":memory:") as store, pytest.raises(PlanError) as caught:
+        rate_period(
+            store,
+            [Subscription(customer="a", plan="p", start=month("2026-10").start, seats=D(1))],
+            {"p": plan},
+            month("2026-10"),
+        )
+    assert [p.path for p in caught.value.problems] == [
+        "components[0].per",
+        "components[0].price",
+        "components[1].fair_use",
+    ]
+
+
+def test_invalid_token_requests_are_reported(tmp_path: Path) -> None:
+    plan = ratecard.load_plan(
+        {
+            "ratecard": 1,
+            "id": "p",
+            "components": [
+                {"id": "tok", "type": "tokens", "prices": {"input": "1", "output": "2"}}
+            ],
+        }
+    )
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        json.dumps(
+            {
+                "id": "r1",
+                "customer": "a",
+                "timestamp": "2026-10-02T00:00:00Z",
+                "quantities": {"input_tokens": 5, "cache_read_tokens": 9},
+            }
+        )
+    )
+    from ratecard.rating.subscriptions import Subscription
+
+    with EventStore(":memory:") as store:
+        store.ingest([events])
+        with pytest.raises(UsageError, match="exceed input_tokens"):
+            rate_period(
+                store,
+                [Subscription(customer="a", plan="p", start=month("2026-10").start)],
+                {"p": plan},
+                month("2026-10"),
+            )
