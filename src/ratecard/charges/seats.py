@@ -14,7 +14,14 @@ from ratecard.money import ZERO
 from ratecard.plan.components import Allowance, FlatComponent, SeatComponent
 from ratecard.usage.model import UsageSummary
 
-__all__ = ["Entitlements", "entitlements", "flat_lines", "seat_count", "seat_lines"]
+__all__ = [
+    "Entitlements",
+    "entitlements",
+    "flat_lines",
+    "seat_count",
+    "seat_description",
+    "seat_lines",
+]
 
 USER_DIMENSION = "user"
 
@@ -55,21 +62,34 @@ def billed_seats(component: SeatComponent, summary: UsageSummary) -> Decimal:
     return max(seat_count(component, summary), Decimal(component.min_seats))
 
 
+def seat_description(
+    component: SeatComponent,
+    seats: Decimal,
+    billed: Decimal,
+    seat_days: Decimal | None,
+    days: int,
+) -> str:
+    """How an invoice line explains a seat charge (fractional seats shown to 4 places)."""
+    description = f"{component.name or component.id}: {_fmt(billed)} seats"
+    if billed > seats:
+        description += f" (minimum {component.min_seats}; {_fmt(seats)} used)"
+    elif component.proration == "daily" and seat_days is not None:
+        description += f" ({_fmt(seat_days)} seat-days / {days} days)"
+    return description
+
+
 def seat_lines(component: SeatComponent, summary: UsageSummary, escalation: Decimal) -> list[Line]:
     seats = seat_count(component, summary)
     billed = max(seats, Decimal(component.min_seats))
     price = component.unit_price * escalation
-    description = f"{component.name or component.id}: {_fmt(billed)} seats"
-    if billed > seats:
-        description += f" (minimum {component.min_seats}; {_fmt(seats)} used)"
-    elif component.proration == "daily" and summary.seat_days is not None:
-        description += f" ({_fmt(summary.seat_days)} seat-days / {summary.period.days} days)"
+    description = seat_description(component, seats, billed, summary.seat_days, summary.period.days)
     return [Line("charge", component.id, description, billed, price, billed * price)]
 
 
 def _fmt(value: Decimal) -> str:
-    text = f"{value.normalize():f}" if value == value.to_integral_value() else str(value)
-    return text
+    if value == value.to_integral_value():
+        return f"{value.normalize():f}"
+    return f"{value.quantize(Decimal('0.0001')).normalize():f}"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ratecard.charges.modifiers import Context, apply_modifiers
 from ratecard.charges.price_math import TierSlice
 from ratecard.charges.quote import component_limits
 from ratecard.charges.rounding import round_lines
+from ratecard.charges.seats import seat_description
 from ratecard.charges.tokens import ORDER
 from ratecard.money import CONTEXT, ZERO, round_money
 from ratecard.plan.components import (
@@ -34,10 +35,6 @@ __all__ = ["assemble", "sort_key"]
 
 def _num(value: Decimal) -> str:
     return f"{value.normalize():f}"
-
-
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}" if value == value.to_integral_value() else str(value)
 
 
 def _slices(
@@ -125,12 +122,8 @@ def _seat_line(
     period: Period,
 ) -> Line:
     billed, seats = inputs.billed[index], inputs.counted[index]
-    description = f"{component.name or component.id}: {_fmt(billed)} seats"
-    if billed > seats:
-        description += f" (minimum {component.min_seats}; {_fmt(seats)} used)"
-    elif component.proration == "daily" and inputs.seat_days is not None:
-        days = (period.end - period.start).days
-        description += f" ({_fmt(inputs.seat_days)} seat-days / {days} days)"
+    days = (period.end - period.start).days
+    description = seat_description(component, seats, billed, inputs.seat_days, days)
     price = row["unit_price"]
     return Line("charge", component.id, description, billed, price, billed * price)
 
