@@ -269,8 +269,9 @@ def _metered_sql(
         code = f"(a.g * {windows} + a.w)"
 
         def prorata(amount: str) -> str:
-            """``amount * units / total`` of the group, rounded once."""
-            scaled = dialect.muldiv(amount, "a.u", "c.total")
+            """``amount * units / total`` of the group, rounded once (units and total come
+            scaled, as ``a.su`` and ``c.st``, computed once per row and customer)."""
+            scaled = dialect.muldiv_scaled(amount, "a.su", "c.st")
             return f"CASE WHEN c.total = 0 THEN {lit(ZERO)} ELSE {scaled} END"
 
         units_branches, amount_branches = [], []
@@ -303,10 +304,11 @@ def _metered_sql(
                 "c.inc",
                 "c.late" if outcome else "NULL",
             )
-            + f" FROM {name}_agg a JOIN {name}_chg c ON c.customer = a.customer "
-            "WHERE c.np > 0 AND c.total > 0 AND a.cls = 0"
+            + f" FROM (SELECT *, {dialect.scaled('u', 6)} AS su FROM {name}_agg WHERE cls = 0) a"
+            f" JOIN (SELECT *, {dialect.scaled('total', 6)} AS st FROM {name}_chg"
+            " WHERE np > 0 AND total > 0) c ON c.customer = a.customer"
         )
-        selects[-1] = _droppable(selects[-1])
+        selects[-1] = _droppable(dialect, ctes, f"{name}_pr", selects[-1])
     if outcome:
         both = charge_sql(
             dialect,
@@ -331,13 +333,16 @@ def _metered_sql(
             )
             + f" FROM {name}_chg WHERE rev_n > 0"
         )
-        selects[-1] = _droppable(selects[-1])
+        selects[-1] = _droppable(dialect, ctes, f"{name}_rev", selects[-1])
     return selects
 
 
-def _droppable(select: str) -> str:
-    """Metered components with no usage and no charge add no line (``_drop_empty``)."""
-    return f"SELECT * FROM ({select}) d WHERE NOT (exact = 0 AND quantity = 0)"
+def _droppable(dialect: Dialect, ctes: list[str], name: str, select: str) -> str:
+    """Metered components with no usage and no charge add no line (``_drop_empty``). The lines
+    go to a materialized CTE first: a filter pushed into their join would compute the pro-rata
+    amounts twice."""
+    ctes.append(f"{name} {dialect.materialized} ({select})")
+    return f"SELECT * FROM {name} WHERE NOT (exact = 0 AND quantity = 0)"
 
 
 def _token_units(category: str, priced: set[str]) -> str:

@@ -21,7 +21,7 @@ from ratecard.rating.subscriptions import Period, Subscription
 __all__ = ["CustomerInputs", "customer_inputs", "escalation"]
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerInputs:
     customer: str
     plan_key: str
@@ -103,13 +103,45 @@ def customer_inputs(
         for key, plan in plans.items()
     }
     cache: dict[tuple[str, Decimal | None, Decimal | None], Any] = {}
+    # Customers whose subscriptions agree on plan, dates and seats (no seat changes) share
+    # every input but their name: worked out once per such profile. Seats key by their digits,
+    # so that equal seats written differently keep their own spelling.
+    profiles: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for sub in subs:
-        plan = plans[sub.plan]
-        seats, seat_days = _seats(sub, period) if has_seats[sub.plan] else (None, None)
-        key = (sub.plan, seats, seat_days)
-        if key not in cache:
-            cache[key] = _entitlements(plan, seats, seat_days, days)
-        counted, billed, included, missing = cache[key]
+        profile = (
+            None
+            if sub.seat_changes
+            else (
+                sub.plan,
+                sub.start,
+                sub.end,
+                None if sub.seats is None else sub.seats.as_tuple(),
+            )
+        )
+        inputs = profiles.get(profile) if profile is not None else None
+        if inputs is None:
+            plan = plans[sub.plan]
+            seats, seat_days = _seats(sub, period) if has_seats[sub.plan] else (None, None)
+            key = (sub.plan, seats, seat_days)
+            if key not in cache:
+                cache[key] = _entitlements(plan, seats, seat_days, days)
+            counted, billed, included, missing = cache[key]
+            contract_start = min(sub.start, period.start)
+            factor = escalation(plan, contract_start, period.start)
+            inputs = (
+                plan,
+                contract_start,
+                factor,
+                seats,
+                seat_days,
+                billed,
+                counted,
+                included,
+                missing,
+            )
+            if profile is not None:
+                profiles[profile] = inputs
+        plan, contract_start, factor, seats, seat_days, billed, counted, included, missing = inputs
         for component_id in missing:
             problems.append(
                 Problem(
@@ -118,19 +150,18 @@ def customer_inputs(
                     "seats",
                 )
             )
-        contract_start = min(sub.start, period.start)
         result.append(
             CustomerInputs(
                 sub.customer,
                 sub.plan,
                 plan,
                 contract_start,
-                escalation(plan, contract_start, period.start),
+                factor,
                 seats,
                 seat_days,
-                billed=billed,
-                counted=counted,
-                included=included,
+                billed,
+                counted,
+                included,
             )
         )
     if problems:

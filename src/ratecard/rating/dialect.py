@@ -95,9 +95,13 @@ class Dialect:
         6 decimals; ``amount`` non-negative), rounded half up once, at 14 decimals. Computed on
         scaled integers (HUGEINT, or DECIMAL(38,0) in Spark) so the product is exact; a result
         beyond 38 digits is an overflow error, never a silently wrong amount."""
+        return self.muldiv_scaled(amount, self.scaled(part, 6), self.scaled(whole, 6))
+
+    def muldiv_scaled(self, amount: str, part: str, whole: str) -> str:
+        """:meth:`muldiv` with ``part`` and ``whole`` already scaled by ``10^6`` (``scaled(q,
+        6)``): a query computes them once per row or customer instead of in every share."""
         a = self.scaled(amount, SCALE)
-        p = self.scaled(part, 6)
-        w = self.scaled(whole, 6)
+        p, w = part, whole
         if self.name == "duckdb":
             scaled = f"((2 * {a} * {p} + {w}) // (2 * {w}))"
         else:
@@ -114,6 +118,13 @@ class Dialect:
         tenth = "CAST('0.0000001' AS DECIMAL(7,7))"  # two steps keep Spark's products exact
         first = f"CAST(CAST({integer} AS DECIMAL(30,0)) * {tenth} AS DECIMAL(30,7))"
         return f"CAST({first} * {tenth} AS {CARRY})"
+
+    @property
+    def materialized(self) -> str:
+        """``AS MATERIALIZED`` for a CTE whose expensive columns a filter on them must not
+        recompute (DuckDB pushes such filters into the join below, evaluating them twice);
+        Spark has no such keyword."""
+        return "AS MATERIALIZED" if self.name == "duckdb" else "AS"
 
     def packages(self, units: str, size: Decimal, up: bool) -> str:
         """Whole packages of ``size`` in ``units`` (both exact at 14 decimals)."""
