@@ -398,3 +398,142 @@ def test_sigkill_mid_ingest_leaves_the_store_as_it_was(tmp_path: Path) -> None:
         assert store.watermark() == 1
         # and the store still works
         assert store.ingest([first]).duplicates == 1
+
+
+# -- the bulk path: clean Parquet files go straight into the store (ratecard.store.bulk) ----
+
+
+def parquet_events(path: Path, ids: list[str], quantities: list[int], **extra: Any) -> Path:
+    moment = datetime(2026, 10, 3, 17, tzinfo=UTC)
+    n = len(ids)
+    columns: dict[str, Any] = {
+        "id": ids,
+        "customer": ["acme"] * n,
+        "timestamp": pa.array([moment] * n, pa.timestamp("us", tz="UTC")),
+        "metric": ["calls"] * n,
+        "quantity": pa.array(quantities, pa.int64()),
+        **extra,
+    }
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def stored(store: EventStore) -> list[tuple[Any, ...]]:
+    return store.con.execute(
+        "SELECT e.*, d.dims FROM events e JOIN dims d USING (dims_id) ORDER BY ALL"
+    ).fetchall()
+
+
+def test_parquet_dedup_first_occurrence_wins_within_the_batch_and_against_the_store(
+    tmp_path: Path,
+) -> None:
+    first = parquet_events(tmp_path / "a.parquet", ["1", "2", "1"], [10, 20, 30])
+    second = parquet_events(tmp_path / "b.parquet", ["2", "3", "3"], [40, 50, 60])
+    with EventStore(tmp_path / "s.duckdb") as store:
+        report = store.ingest([first, second])
+        assert (report.rows, report.inserted, report.duplicates) == (6, 3, 3)
+        assert [(r[1], r[5]) for r in rows(store)] == [("1", D(10)), ("2", D(20)), ("3", D(50))]
+        before = stored(store)
+        again = store.ingest([second, first])
+        assert (again.inserted, again.duplicates) == (0, 6)
+        assert stored(store) == before
+        more = parquet_events(tmp_path / "c.parquet", ["3", "4"], [70, 80])
+        assert store.ingest([more]).inserted == 1
+        assert [(r[1], r[5]) for r in rows(store)][-1] == ("4", D(80))
+
+
+def test_parquet_quantities_map_keeps_every_metric_of_the_first_event(tmp_path: Path) -> None:
+    moment = datetime(2026, 10, 3, 17, tzinfo=UTC)
+    path = tmp_path / "q.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["r1", "r1", "r2"],
+                "customer": ["acme", "acme", "acme"],
+                "timestamp": pa.array([moment] * 3, pa.timestamp("us", tz="UTC")),
+                "quantities": pa.array(
+                    [[("in", 1), ("out", 2)], [("in", 9)], [("in", 3)]],
+                    pa.map_(pa.string(), pa.int64()),
+                ),
+            }
+        ),
+        path,
+    )
+    with EventStore(":memory:") as store:
+        report = store.ingest([path])
+        assert (report.rows, report.inserted, report.duplicates) == (4, 3, 1)
+        assert [(r[1], r[4], r[5]) for r in rows(store)] == [
+            ("r1", "in", D(1)),
+            ("r1", "out", D(2)),
+            ("r2", "in", D(3)),
+        ]
+
+
+@pytest.mark.parametrize(
+    "dims",
+    [
+        {"dimensions": [{"region": "eu", "model": "x"}, {"region": None, "model": "y"}, None]},
+        {"dimensions": ['{"b": "2", "a": 1}', None, '{"a": null}']},
+        {"dimensions.model": ["x", None, "y"], "dimensions.region": ["eu", "us", None]},
+        {},
+    ],
+)
+def test_bulk_and_staged_ingest_store_identical_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dims: dict[str, Any]
+) -> None:
+    path = parquet_events(tmp_path / "e.parquet", ["1", "2", "1"], [1, 2, 3], **dims)
+    extra = parquet_events(tmp_path / "f.parquet", ["2", "4"], [5, 6])
+    with EventStore(":memory:") as store:
+        bulk = [store.ingest([path, extra]), store.ingest([extra])]
+        bulk_rows = stored(store)
+        bulk_dims = store.con.execute("SELECT * FROM dims ORDER BY ALL").fetchall()
+    monkeypatch.setattr("ratecard.store.events.ingest_clean_parquet", lambda *a: None)
+    with EventStore(":memory:") as store:
+        staged = [store.ingest([path, extra]), store.ingest([extra])]
+        assert stored(store) == bulk_rows
+        assert store.con.execute("SELECT * FROM dims ORDER BY ALL").fetchall() == bulk_dims
+    assert [(r.rows, r.inserted, r.duplicates, r.batch) for r in bulk] == [
+        (r.rows, r.inserted, r.duplicates, r.batch) for r in staged
+    ]
+
+
+def test_parquet_with_bad_rows_falls_back_to_staging_for_skip_invalid(tmp_path: Path) -> None:
+    good = parquet_events(tmp_path / "good.parquet", ["1", "2"], [1, 2])
+    bad = parquet_events(tmp_path / "bad.parquet", ["3", "4", "5"], [3, -4, 5])
+    rejects = tmp_path / "rejects.jsonl"
+    with EventStore(":memory:") as store:
+        with pytest.raises(UsageError) as caught:
+            store.ingest([good, bad])
+        assert [(p.source, p.line, p.path) for p in caught.value.problems] == [
+            (str(bad), 2, "quantity")
+        ]
+        assert store.count() == 0
+        assert store.watermark() == 0
+        report = store.ingest([good, bad], skip_invalid=True, rejects=rejects)
+        assert (report.inserted, report.rejected) == (4, 1)
+    lines = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert [(r["file"], r["line"]) for r in lines] == [(str(bad), 2)]
+    assert "must not be negative" in lines[0]["reasons"][0]
+
+
+def test_parquet_and_csv_in_one_batch(tmp_path: Path) -> None:
+    parquet = parquet_events(tmp_path / "a.parquet", ["1", "2"], [1, 2])
+    csv = tmp_path / "b.csv"
+    csv.write_text("id,customer,timestamp,metric,quantity\n2,acme,2026-10-03T17:00:00Z,calls,9\n")
+    with EventStore(":memory:") as store:
+        report = store.ingest([parquet, csv])
+        assert (report.inserted, report.duplicates) == (2, 1)
+        assert [(r[1], r[5]) for r in rows(store)] == [("1", D(1)), ("2", D(2))]
+
+
+def test_unreadable_parquet_dimensions_fail_cleanly_and_leave_the_store(tmp_path: Path) -> None:
+    good = parquet_events(tmp_path / "good.parquet", ["1"], [1])
+    broken = parquet_events(tmp_path / "bad.parquet", ["2"], [2], dimensions=["{not json"])
+    with EventStore(tmp_path / "s.duckdb") as store:
+        store.ingest([good])
+        before = stored(store)
+        with pytest.raises(UsageError, match="cannot read the file"):
+            store.ingest([good, broken])
+        assert stored(store) == before
+        assert store.watermark() == 1
+        assert store.ingest([good]).duplicates == 1

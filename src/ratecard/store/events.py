@@ -9,7 +9,7 @@ wins) inside one transaction; a file with invalid rows rolls the whole call back
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,14 +18,12 @@ from typing import Any
 import duckdb
 
 from ratecard.errors import Problem, UsageError
+from ratecard.store.bulk import Progress, ingest_clean_parquet
 from ratecard.store.schema import SCHEMA, SCHEMA_VERSION
 from ratecard.usage.readers import event_format, read_events
 from ratecard.usage.readers.parquet import inspect_parquet
 
 __all__ = ["EventStore", "IngestReport"]
-
-Progress = Callable[[str, int, int], None]
-"""Called with (file, files done, files in all) as an ingest advances."""
 
 _STAGING = """CREATE TEMP TABLE staging (
     ev BIGINT, line BIGINT, source VARCHAR, id VARCHAR, customer VARCHAR, ts TIMESTAMP,
@@ -100,25 +98,50 @@ class EventStore:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("DROP TABLE IF EXISTS staging")
-            con.execute(_STAGING)
             rejected_records: list[dict[str, Any]] = []
-            for index, path in enumerate(files):
-                self._stage(path, index, report, rejected_records)
-                if progress is not None:
-                    progress(str(path), index + 1, len(files))
-            report.rejected = len(rejected_records)
-            if report.problems and not skip_invalid:
-                raise UsageError(report.problems)
-            self._commit_batch(report)
+            if not self._ingest_clean_parquet(files, report, progress):
+                self._ingest_staged(files, report, rejected_records, skip_invalid, progress)
             if rejects is not None and skip_invalid:
                 _write_rejects(rejects, rejected_records, report.problems)
-            con.execute("DROP TABLE staging")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         return report
+
+    def _ingest_clean_parquet(
+        self, files: list[Path], report: IngestReport, progress: Progress | None
+    ) -> bool:
+        """The fast path (:mod:`ratecard.store.bulk`); False when it does not apply."""
+        number = self._next_batch()
+        result = ingest_clean_parquet(self.con, files, number, progress)
+        if result is None:
+            return False
+        report.rows = result.rows
+        report.inserted = result.inserted
+        self._record_batch(report, number)
+        return True
+
+    def _ingest_staged(
+        self,
+        files: list[Path],
+        report: IngestReport,
+        rejected_records: list[dict[str, Any]],
+        skip_invalid: bool,
+        progress: Progress | None,
+    ) -> None:
+        con = self.con
+        con.execute("DROP TABLE IF EXISTS staging")
+        con.execute(_STAGING)
+        for index, path in enumerate(files):
+            self._stage(path, index, report, rejected_records)
+            if progress is not None:
+                progress(str(path), index + 1, len(files))
+        report.rejected = len(rejected_records)
+        if report.problems and not skip_invalid:
+            raise UsageError(report.problems)
+        self._commit_batch(report)
+        con.execute("DROP TABLE staging")
 
     def _stage(
         self, path: Path, index: int, report: IngestReport, rejected: list[dict[str, Any]]
@@ -166,11 +189,14 @@ class EventStore:
         )
         con.unregister("batch_rows")
 
+    def _next_batch(self) -> int:
+        batch = self.con.execute("SELECT coalesce(max(batch), 0) + 1 FROM batches").fetchone()
+        assert batch is not None
+        return int(batch[0])
+
     def _commit_batch(self, report: IngestReport) -> None:
         con = self.con
-        batch = con.execute("SELECT coalesce(max(batch), 0) + 1 FROM batches").fetchone()
-        assert batch is not None
-        number = int(batch[0])
+        number = self._next_batch()
         con.execute(
             "INSERT INTO dims SELECT (SELECT coalesce(max(dims_id), 0) FROM dims) "
             "+ row_number() OVER (ORDER BY d), d FROM (SELECT DISTINCT dims AS d FROM staging "
@@ -197,9 +223,12 @@ class EventStore:
             WHERE s.bad IS NULL {anti}"""
         ).fetchone()
         report.inserted = int(inserted[0]) if inserted else 0
+        self._record_batch(report, number)
+
+    def _record_batch(self, report: IngestReport, number: int) -> None:
         report.duplicates = report.rows - report.inserted
         report.batch = number
-        con.execute(
+        self.con.execute(
             "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)",
             [
                 number,

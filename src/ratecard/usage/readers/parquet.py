@@ -32,22 +32,38 @@ def _lit(text: str) -> str:
 
 @dataclass(frozen=True)
 class ParquetSource:
-    """SQL over one Parquet file: the rows in the staging shape, and a check per row."""
+    """SQL over one Parquet file: the rows in the staging shape, and a check per row.
+
+    ``rows`` stages every row with its canonical dimensions and its list of problems. The
+    other parts let the store ingest a clean file without staging it: ``check`` is NULL for a
+    valid row, ``dim_keys`` are the raw dimension columns (``dims`` canonicalises them, so it
+    can run over their distinct values only) and ``fields`` selects the staging columns other
+    than ``dims`` and ``bad``, all over ``scan``.
+    """
 
     path: str
     rows: str  # SELECT of the staging columns plus `bad` (a list of problems, or NULL)
     problems: list[Problem]  # problems of the file as a whole (a missing column, ...)
+    scan: str = ""  # FROM clause: the file's rows (one per metric)
+    fields: str = ""  # the staging columns but dims and bad, as a SELECT list over scan
+    check: str = "NULL"  # the first problem of a row, NULL when it is valid
+    dims: str = "'{}'"  # canonical dimensions of a row, from the dim_keys columns
+    dim_keys: tuple[str, ...] = ()  # the raw dimension columns, quoted
 
 
 def _timestamp(column: str, kind: str, field: str, checks: list[str], required: bool) -> str:
     col = _q(column)
+    # A TIMESTAMPTZ holds UTC microseconds: rebuilding the naive UTC timestamp from them is
+    # exact and much cheaper than timezone('UTC', ...), which remains for +-infinity.
     if kind.startswith("TIMESTAMP WITH TIME ZONE"):
-        value = f"CAST(timezone('UTC', {col}) AS TIMESTAMP)"
+        value = (
+            f"CASE WHEN isfinite({col}) THEN make_timestamp(epoch_us({col})) "
+            f"ELSE CAST(timezone('UTC', {col}) AS TIMESTAMP) END"
+        )
     elif kind == "VARCHAR":
         zoned = f"regexp_matches({col}, '(Z|[+-]\\d\\d:?\\d\\d)$')"
         value = (
-            f"CASE WHEN {zoned} THEN CAST(timezone('UTC', TRY_CAST({col} AS TIMESTAMPTZ)) "
-            "AS TIMESTAMP) END"
+            f"CASE WHEN {zoned} THEN make_timestamp(epoch_us(TRY_CAST({col} AS TIMESTAMPTZ))) END"
         )
         checks.append(
             f"CASE WHEN {col} IS NOT NULL AND {value} IS NULL THEN "
@@ -215,13 +231,12 @@ def inspect_parquet(path: Path, file_index: int) -> ParquetSource:
             checks.append(f"CASE WHEN {text_} IS NULL THEN '{column}: {message}' END")
     source = _text("source", columns["source"]) if "source" in columns else "''"
     base = (
-        f"SELECT {file_index}::BIGINT * 4294967296 + file_row_number AS ev, "
+        f"{file_index}::BIGINT * 4294967296 + file_row_number AS ev, "
         f"file_row_number + 1 AS line, coalesce({source}, '') AS source, "
         f"{_text('id' if 'id' in columns else None, columns.get('id'))} AS id, "
         f"{_text('customer' if 'customer' in columns else None, columns.get('customer'))} "
         "AS customer, "
-        f"{ts} AS ts, {dims} AS dims, {status} AS status, {attributed} AS attributed_at, "
-        f"{value} AS value"
+        f"{ts} AS ts, {status} AS status, {attributed} AS attributed_at, {value} AS value"
     )
     scan = f"read_parquet({_lit(str(path))}, file_row_number = true)"
     if has_map and "metric" in columns:
@@ -244,6 +259,9 @@ def inspect_parquet(path: Path, file_index: int) -> ParquetSource:
         metric_expr = _text("metric" if "metric" in columns else None, columns.get("metric"))
         checks.append(f"CASE WHEN {metric_expr} IS NULL THEN 'metric: an event needs a metric' END")
     every = "[x for x in [" + ", ".join(checks) + "] if x IS NOT NULL]"
-    bad = f"CASE WHEN coalesce({', '.join(checks)}) IS NOT NULL THEN {every} END"
-    rows = f"{base}, {metric_expr} AS metric, {quantity} AS quantity, {bad} AS bad FROM {scan}"
-    return ParquetSource(str(path), rows, problems)
+    check = f"coalesce({', '.join(checks)})"
+    bad = f"CASE WHEN {check} IS NOT NULL THEN {every} END"
+    fields = f"{base}, {metric_expr} AS metric, {quantity} AS quantity"
+    rows = f"SELECT {fields}, {dims} AS dims, {bad} AS bad FROM {scan}"
+    keys = tuple(_q(c) for c in columns if c == "dimensions" or c.startswith(_DIM_PREFIX))
+    return ParquetSource(str(path), rows, problems, scan, fields, check, dims, keys)
