@@ -73,23 +73,47 @@ def _difference(a: PlanResult, b: PlanResult) -> FloatArray:
     return np.asarray(a.costs - b.costs, dtype=np.float64)
 
 
+@dataclass(frozen=True, slots=True)
+class _Spread:
+    """How often and how much a positive monthly amount occurs over all scenario-months."""
+
+    probability: float
+    mean: float
+    p95: float
+
+
+def _spread(amounts: FloatArray, threshold: float = EPSILON) -> _Spread:
+    return _Spread(
+        float((amounts > threshold).mean()),
+        float(amounts.mean()),
+        float(np.quantile(amounts, 0.95)),
+    )
+
+
+def _extra_cost(inp: FlagInputs, twin: PlanResult | None) -> _Spread | None:
+    """What the plan costs above its twin without the feature, month by month."""
+    if twin is None:
+        return None
+    spread = _spread(np.clip(_difference(inp.result, twin), 0, None))
+    return spread if spread.probability > 0 else None
+
+
 def _minimum_flag(inp: FlagInputs, currency: str) -> Flag | None:
-    if inp.no_minimum is None:
+    topup = _extra_cost(inp, inp.no_minimum)
+    if topup is None:
         return None
-    topup = np.clip(_difference(inp.result, inp.no_minimum), 0, None)
-    binds = float((topup > EPSILON).mean())
-    if binds == 0:
-        return None
-    mean = float(topup.mean())
-    p95 = float(np.quantile(topup, 0.95))
     return Flag(
         "minimum_shortfall",
         inp.plan.id,
-        "risk" if binds >= 0.25 else "warning",
-        f"a minimum (plan minimum, component minimum or minimum seats) binds in {_pct(binds)} "
-        f"of months: you pay for usage you do not have, {_money(mean, currency)} a month on "
-        f"average (P95 {_money(p95, currency)})",
-        {"probability": binds, "expected_monthly": mean, "p95_monthly": p95},
+        "risk" if topup.probability >= 0.25 else "warning",
+        f"a minimum (plan minimum, component minimum or minimum seats) binds in "
+        f"{_pct(topup.probability)} of months: you pay for usage you do not have, "
+        f"{_money(topup.mean, currency)} a month on average (P95 {_money(topup.p95, currency)})",
+        {
+            "probability": topup.probability,
+            "expected_monthly": topup.mean,
+            "p95_monthly": topup.p95,
+        },
     )
 
 
@@ -125,42 +149,41 @@ def _commitment_flags(inp: FlagInputs, currency: str) -> list[Flag]:
 
 
 def _overage_flag(inp: FlagInputs, currency: str) -> Flag | None:
-    if inp.no_overage is None:
+    overage = _extra_cost(inp, inp.no_overage)
+    if overage is None:
         return None
-    overage = np.clip(_difference(inp.result, inp.no_overage), 0, None)
-    billed = float((overage > EPSILON).mean())
-    if billed == 0:
-        return None
-    mean = float(overage.mean())
-    p95 = float(np.quantile(overage, 0.95))
-    share = mean / inp.result.monthly.mean if inp.result.monthly.mean else 0.0
+    share = overage.mean / inp.result.monthly.mean if inp.result.monthly.mean else 0.0
     return Flag(
         "overage_exposure",
         inp.plan.id,
         "risk" if share >= 0.25 else "warning",
-        f"usage above the included allowance is billed in {_pct(billed)} of months: "
-        f"{_money(mean, currency)} a month on average ({_pct(share)} of the bill), "
-        f"P95 {_money(p95, currency)}",
-        {"probability": billed, "expected_monthly": mean, "p95_monthly": p95, "share": share},
+        f"usage above the included allowance is billed in {_pct(overage.probability)} of "
+        f"months: {_money(overage.mean, currency)} a month on average ({_pct(share)} of the "
+        f"bill), P95 {_money(overage.p95, currency)}",
+        {
+            "probability": overage.probability,
+            "expected_monthly": overage.mean,
+            "p95_monthly": overage.p95,
+            "share": share,
+        },
     )
 
 
 def _fair_use_flags(inp: FlagInputs) -> list[Flag]:
     flags = []
     for metric, unserved in inp.result.unserved.items():
-        cut = float((unserved > 1e-9).mean())
-        if cut == 0:
+        cut = _spread(unserved, 1e-9)
+        if cut.probability == 0:
             continue
-        mean = float(unserved.mean())
         flags.append(
             Flag(
                 "fair_use_cut",
                 inp.plan.id,
-                "risk" if cut >= 0.1 else "warning",
-                f"a fair-use limit on {metric} would cut usage in {_pct(cut)} of months: "
-                f"{mean:,.1f} {metric} a month not served on average (P95 "
-                f"{float(np.quantile(unserved, 0.95)):,.1f})",
-                {"probability": cut, "expected_unserved_monthly": mean},
+                "risk" if cut.probability >= 0.1 else "warning",
+                f"a fair-use limit on {metric} would cut usage in {_pct(cut.probability)} of "
+                f"months: {cut.mean:,.1f} {metric} a month not served on average (P95 "
+                f"{cut.p95:,.1f})",
+                {"probability": cut.probability, "expected_unserved_monthly": cut.mean},
             )
         )
     return flags
