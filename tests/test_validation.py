@@ -210,3 +210,20 @@ def test_usage_problems_all_reported(tmp_path: Path):
     for where, fragment in expected.items():
         assert where in found, f"missing {where}; found {sorted(found)}"
         assert fragment in found[where]
+
+
+def test_workload_union_errors_name_the_key_not_the_union_member(tmp_path: Path):
+    from ratecard.errors import WorkloadError
+    from ratecard.simulate.workload import load_workload
+
+    path = tmp_path / "workload.yaml"
+    path.write_text(
+        "workload: 1\nseats: -3\nper_active_seat: {tasks: {dist: lognormal, median: 10, p90: 5}}\n"
+    )
+    with pytest.raises(WorkloadError) as caught:
+        load_workload(path)
+    found = [(p.line, p.path, p.message) for p in caught.value.problems]
+    assert found == [
+        (2, "seats", "expected a number >= 0, got -3"),
+        (3, "per_active_seat.tasks", "p90 (5.0) must be above the median (10.0); use dist: fixed for a constant"),
+    ]

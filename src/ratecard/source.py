@@ -120,7 +120,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     return message
 
 
-_TAG_KEYS = ("type", "model")
+_TAG_KEYS = ("type", "model", "dist")  # discriminators of plans and workloads
 
 
 def _clean_loc(loc: Sequence[str | int], data: Any) -> Loc:
@@ -132,13 +132,14 @@ def _clean_loc(loc: Sequence[str | int], data: Any) -> Loc:
         if isinstance(part, str):
             if part.startswith(("function-", "tagged-union[")):
                 continue
-            is_tag = (
-                any(node.get(key) == part for key in _TAG_KEYS)
-                if isinstance(node, Mapping)
-                else False
-            )
-            if is_tag and part not in node:
-                continue
+            if node is not None and not isinstance(node, Mapping):
+                continue  # a union member's name under a scalar (``constrained-int``)
+            if (
+                isinstance(node, Mapping)
+                and part not in node
+                and any(node.get(key) == part for key in _TAG_KEYS)
+            ):
+                continue  # a discriminator value (``usage``, ``graduated``, ``lognormal``)
         cleaned.append(part)
         if isinstance(node, Mapping):
             node = node.get(part)
@@ -149,10 +150,24 @@ def _clean_loc(loc: Sequence[str | int], data: Any) -> Loc:
     return tuple(cleaned)
 
 
+_WRONG_SHAPE = {"model_type", "dict_type", "model_attributes_type"}
+
+
+def _informative(errors: list[Any], data: Any) -> list[Any]:
+    """A value that fits no member of a union gets one error per member; drop the "expected a
+    mapping" ones where another member says something more specific about the same value."""
+    specific = {_clean_loc(e["loc"], data) for e in errors if e["type"] not in _WRONG_SHAPE}
+    return [
+        e
+        for e in errors
+        if e["type"] not in _WRONG_SHAPE or _clean_loc(e["loc"], data) not in specific
+    ]
+
+
 def validation_problems(document: Document, exc: ValidationError) -> list[Problem]:
     problems = []
     seen: set[tuple[Loc, str]] = set()
-    for error in exc.errors(include_url=False):
+    for error in _informative(list(exc.errors(include_url=False)), document.data):
         loc = _clean_loc(error["loc"], document.data)
         if error["type"] == "union_tag_invalid":
             loc = (*loc, str(error.get("ctx", {}).get("discriminator", "")).strip("'"))

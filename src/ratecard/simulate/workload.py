@@ -225,7 +225,7 @@ class Workload(BaseModel):
     """Contract start and first simulated month (default: the first day of the current
     month); anniversaries, commitment terms and credit expiries count from it."""
     horizon_months: int = Field(default=36, ge=1, le=600)
-    seats: SeatGrowth | int = Field(default=1)
+    seats: SeatGrowth | Annotated[int, Field(ge=0)] = Field(default=1)
     """A plain number of seats, or growth from ``start`` up to ``max``."""
     active_share: Share = 1.0
     """Share of seats active in a month: tasks and per-seat usage come from
