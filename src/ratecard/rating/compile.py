@@ -170,6 +170,17 @@ def _line(
     )
 
 
+def _subscription_line(
+    group: Group, index: int, quantity: str, unit_price: Decimal, exact: str
+) -> str:
+    """A charge line per subscribed customer that needs no events: a flat fee or seats."""
+    line = _line(
+        group.pg, "customer", index, "NULL", "0", "charge", "-1",
+        quantity, lit(unit_price), Decimal(1), exact,
+    )  # fmt: skip
+    return line + f" FROM subs_{group.pg}"
+
+
 def _digit(dialect: Dialect, column: str, base: int, radix: int) -> str:
     return f"({dialect.idiv(column, str(base))} % {radix})"
 
@@ -466,41 +477,11 @@ def lines_sql(
     for index, component in enumerate(group.layout.plan.components):
         if isinstance(component, FlatComponent):
             amount = component.amount * esc
-            selects.append(
-                _line(
-                    group.pg,
-                    "customer",
-                    index,
-                    "NULL",
-                    "0",
-                    "charge",
-                    "-1",
-                    lit(Decimal(1)),
-                    lit(amount),
-                    Decimal(1),
-                    lit(amount),
-                )
-                + f" FROM subs_{group.pg}"
-            )
+            selects.append(_subscription_line(group, index, lit(Decimal(1)), amount, lit(amount)))
         elif isinstance(component, SeatComponent):
             column = group.seat_columns[index]
             price = component.unit_price * esc
-            selects.append(
-                _line(
-                    group.pg,
-                    "customer",
-                    index,
-                    "NULL",
-                    "0",
-                    "charge",
-                    "-1",
-                    column,
-                    lit(price),
-                    Decimal(1),
-                    mul(column, price),
-                )
-                + f" FROM subs_{group.pg}"
-            )
+            selects.append(_subscription_line(group, index, column, price, mul(column, price)))
         elif isinstance(component, UsageComponent | OutcomeComponent):
             metered = group.layout.metered[index]
             chain = earlier.setdefault(component.metric, [])
