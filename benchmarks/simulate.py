@@ -8,8 +8,9 @@ Three figures:
 
 - ``pricing``: :func:`ratecard.simulate.price_block` of every plan over pre-sampled chunks;
 - ``floor``: the least work that prices one plan over the same chunks with NumPy: for each plan,
-  one multiply-add per metric array the plan reads (``cost += array * price``), written into
-  preallocated buffers -- what a hand-written, plan-specific NumPy evaluator cannot go below;
+  one multiply-add per array the plan reads (each metric's total and disputed units, seats,
+  active seats; ``cost += array * price``), written into preallocated buffers -- what a
+  hand-written, plan-specific NumPy evaluator cannot go below;
 - ``end-to-end``: :func:`ratecard.simulate.simulate` with ``keep=False`` (sampling, pricing
   and streamed statistics), with the peak resident memory of the process.
 """
@@ -28,6 +29,7 @@ import ratecard
 from ratecard.simulate import compile_plan, layout_of, load_workload, simulate
 from ratecard.simulate.engine import tune_allocator
 from ratecard.simulate.pricing import calendar_of, price_block
+from ratecard.simulate.program import SEAT
 from ratecard.simulate.sampling import sample_block
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,27 +115,32 @@ def plans() -> list[ratecard.Plan]:
     return examples + [ratecard.load_plan(v) for v in variants]
 
 
+def arrays_read(compiled: Any, block: Any) -> list[Any]:
+    """The block arrays pricing ``compiled`` reads: each metric's total (and disputed units
+    where the block has them), seats for seat components, active seats for per-user limits."""
+    program = compiled.program
+    arrays = [block.totals[m] for m in program.metrics if m in block.totals]
+    arrays += [block.disputed[m] for m in program.metrics if m in block.disputed]
+    if (program.part_kind == SEAT).any():
+        arrays.append(block.seats)
+    if not np.isnan(np.concatenate([program.fair_sigma, program.included_sigma])).all():
+        arrays.append(block.active)
+    return arrays
+
+
 def floor_pass(compiled: list[Any], blocks: list[Any]) -> float:
-    """One multiply-add per metric array each plan reads, into preallocated buffers."""
-    reads = []
-    for c in compiled:
-        metrics = set()
-        for part in c.parts:
-            metric = getattr(part, "metric", None)
-            if metric:
-                metrics.add(metric)
-            metrics.update(getattr(part, "coefficients", {}))
-        reads.append(sorted(m for m in metrics if m in blocks[0].totals) or ["agent_actions"])
+    """One multiply-add per array each plan reads, into preallocated buffers."""
+    reads = [[arrays_read(c, block) for c in compiled] for block in blocks]
     cost = np.empty(blocks[0].shape)
     scratch = np.empty(blocks[0].shape)
     started = time.perf_counter()
-    for block in blocks:
+    for block, plans_arrays in zip(blocks, reads, strict=True):
         if block.shape != cost.shape:
             cost, scratch = np.empty(block.shape), np.empty(block.shape)
-        for metrics in reads:
+        for arrays in plans_arrays:
             cost.fill(0.0)
-            for metric in metrics:
-                np.multiply(block.totals[metric], 0.01, out=scratch)
+            for array in arrays:
+                np.multiply(array, 0.01, out=scratch)
                 np.add(cost, scratch, out=cost)
     return time.perf_counter() - started
 

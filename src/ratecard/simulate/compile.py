@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ratecard.charges.records import Record, dimension_factor, matches, time_window
 from ratecard.charges.tokens import PARENT, resolve_prices
@@ -31,6 +33,9 @@ from ratecard.plan.model import Plan
 from ratecard.plan.prices import UnitPrice
 from ratecard.simulate.price_math import ArrayPrice, array_price
 from ratecard.simulate.usage import Group, Layout
+
+if TYPE_CHECKING:
+    from ratecard.simulate.program import Program
 
 __all__ = [
     "CompiledPlan",
@@ -105,6 +110,13 @@ class CompiledPlan:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(part.id for part in self.parts)
+
+    @cached_property
+    def program(self) -> Program:
+        """The plan flattened for the pricing kernel (built once, on first use)."""
+        from ratecard.simulate.program import program_of  # program.py builds on this module
+
+        return program_of(self)
 
 
 def _record(group: Group, start: date, input_tokens: float | None = None) -> Record:

@@ -111,6 +111,26 @@ class Block:
     tasks: FloatArray | None = None
     spikes: NDArray[np.bool_] | None = None
 
+    _indexed: tuple[tuple[FloatArray, ...], dict[str, int], dict[str, int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     @property
     def shape(self) -> tuple[int, int]:
         return (int(self.seats.shape[0]), int(self.seats.shape[1]))
+
+    def indexed(self) -> tuple[tuple[FloatArray, ...], dict[str, int], dict[str, int]]:
+        """Every array in one tuple, for the pricing kernel: seats, active seats, then each
+        metric's total and disputed units (each ``(scenarios, months)`` array flattened, a
+        view when it is C-contiguous), with the position of each metric's total and disputed
+        array. Built on first use and kept."""
+        if self._indexed is None:
+            shape = self.shape
+            arrays = tuple(
+                np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64).reshape(-1)
+                for a in (self.seats, self.active, *self.totals.values(), *self.disputed.values())
+            )
+            totals = {m: 2 + i for i, m in enumerate(self.totals)}
+            disputed = {m: 2 + len(totals) + i for i, m in enumerate(self.disputed)}
+            self._indexed = (arrays, totals, disputed)
+        return self._indexed
