@@ -11,8 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ratecard
-from ratecard.rating.subscriptions import Subscription
-from tests.engine_helpers import assert_same, engine_invoices, reference_invoice
+from ratecard.rating.engine import rate_period
+from ratecard.rating.subscriptions import Subscription, month
+from ratecard.store import EventStore
+from tests.engine_helpers import (
+    PERIOD,
+    assert_same,
+    engine_invoices,
+    reference_invoice,
+    write_jsonl,
+)
 
 prices = st.sampled_from(["0", "0.5", "1", "1.25", "2.10", "0.0375", "3"])
 factors = st.sampled_from(["0.5", "1", "1.10", "2", "0.75"])
@@ -234,3 +242,29 @@ def test_engine_matches_the_exact_evaluator(
     engine = engine_invoices(tmp_path, plan, usage, subs)
     for sub in subs:
         assert_same(engine[sub.customer], reference_invoice(plan, usage, sub))
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=plans(), second=plans(), usage=events())
+def test_plans_rated_in_one_run_match_the_exact_evaluator(
+    tmp_path: Path, first: ratecard.Plan, second: ratecard.Plan, usage: list[dict[str, Any]]
+) -> None:
+    """Plan groups share one event scan (their codes packed into union codes and event
+    columns); each customer still gets exactly its own plan's invoice."""
+    plans_ = {"a": first, "b": second}
+    subs = [
+        Subscription(customer="c1", plan="a", start=date(2026, 1, 1), seats=Decimal(4)),
+        Subscription(customer="c2", plan="b", start=date(2026, 1, 1), seats=Decimal(4)),
+    ]
+    store = EventStore(":memory:")
+    if usage:
+        store.ingest([write_jsonl(tmp_path / "events.jsonl", usage)])
+    run = rate_period(store, subs, plans_, month(PERIOD))
+    engine = {inv.customer: inv for inv in run.invoices()}
+    store.close()
+    for sub in subs:
+        assert_same(engine[sub.customer], reference_invoice(plans_[sub.plan], usage, sub))

@@ -1,11 +1,12 @@
 """One plan group's charge lines as SQL (DuckDB or Spark SQL).
 
 Inputs, as tables: ``events`` (the store's rows, or their Parquet export), ``subs`` (plan group
-and customer), ``codes`` (plan group, metric, dimension key -> code), ``tcodes`` (plan group,
-tokens component, dimension key -> group) and ``subs_<pg>`` (per customer: billed seats of each
-seat component, included units of each metric). The event scan (:func:`base_sql`) groups all
-plan groups' events at once by customer, metric, dimension code and event code (time window,
-outcome class); every component then prices its few aggregated rows (:func:`lines_sql`).
+and customer), ``codes`` (metric, dimension key -> union code) and ``ucodes`` (union code ->
+metric and each plan group's code), ``tcodes`` (plan group, tokens component, dimension key ->
+group) and ``subs_<pg>`` (per customer: billed seats of each seat component, included units of
+each metric). The event scan (:func:`base_sql`) groups all plan groups' events at once by
+customer, metric, dimension code and event code (time window, outcome class); every component
+then prices its few aggregated rows (:func:`lines_sql`).
 Every line comes out with the columns of :data:`LINE_COLUMNS`.
 """
 
@@ -91,37 +92,91 @@ def _event_code(dialect: Dialect, metered: Metered, start: date, end: date) -> s
     return f"(({window}) * {OUTCOME_CLASSES} + {status})"
 
 
-def base_sql(
-    dialect: Dialect, groups: Sequence[Group], start: date, end: date, dims_key: str
-) -> str:
-    """The one scan over events: every plan group's metered usage, grouped."""
-    branches = []
+def _event_columns(
+    dialect: Dialect, groups: Sequence[Group], start: date, end: date
+) -> dict[str, list[str]]:
+    """Per metric, the distinct event-code expressions of all plan groups (column ``e{i}`` of
+    the event sums holds the ``i``-th)."""
+    found: dict[str, list[str]] = {}
     for group in groups:
         for metric, metric_layout in group.layout.metrics.items():
-            parts = []
             for metered in metric_layout.components:
                 if metered.event_radix > 1:
                     code = _event_code(dialect, metered, start, end)
-                    parts.append(f"({code}) * {metered.event_base}")
+                    exprs = found.setdefault(metric, [])
+                    if code not in exprs:
+                        exprs.append(code)
+    return found
+
+
+def _group_event_code(
+    dialect: Dialect, groups: Sequence[Group], columns: dict[str, list[str]], start: date, end: date
+) -> str:
+    """Each plan group's event code, put together from the event sums' ``e{i}`` columns."""
+    branches = []
+    for group in groups:
+        for metric, metric_layout in group.layout.metrics.items():
+            parts = [
+                f"a.e{columns[metric].index(_event_code(dialect, m, start, end))} * {m.event_base}"
+                for m in metric_layout.components
+                if m.event_radix > 1
+            ]
             if parts:
+                pg = "" if len(groups) == 1 else f"s.pg = {group.pg} AND "
                 branches.append(
-                    f"WHEN s.pg = {group.pg} AND e.metric = {dialect.text(metric)} "
-                    f"THEN {' + '.join(parts)}"
+                    f"WHEN {pg}u.metric = {dialect.text(metric)} THEN {' + '.join(parts)}"
                 )
-    event_code = f"CASE {' '.join(branches)} ELSE 0 END" if branches else "0"
+    return f"CASE {' '.join(branches)} ELSE 0 END" if branches else "0"
+
+
+def base_sql(
+    dialect: Dialect, groups: Sequence[Group], start: date, end: date, dims_key: str
+) -> str:
+    """The one scan over events: every plan group's metered usage, grouped.
+
+    Events are summed first per customer, union code (``codes.uc``: one per distinct set of
+    plan group codes of a metric and dimension set) and the event-code expressions of all
+    plan groups, without looking at subscriptions: joining every event to its customer's
+    plan group costs as much as the scan itself, joining the sums (a few per customer and
+    metric) costs little. The sums then get their customer's plan group and are grouped by
+    that group's codes."""
+    columns = _event_columns(dialect, groups, start, end)
+    width = max((len(exprs) for exprs in columns.values()), default=0)
+    event_columns = []
+    for i in range(width):
+        branches = " ".join(
+            f"WHEN {dialect.text(metric)} THEN {exprs[i]}"
+            for metric, exprs in columns.items()
+            if i < len(exprs)
+        )
+        event_columns.append(f"CASE e.metric {branches} ELSE 0 END AS e{i}")
+    keys = "".join(f", e{i}" for i in range(width))
     if len(groups) == 1:
-        event_code = event_code.replace(f"s.pg = {groups[0].pg} AND ", "")
-        code = f"c.code_{groups[0].pg}"
+        code = f"u.code_{groups[0].pg}"
     else:
-        code = "CASE s.pg " + " ".join(f"WHEN {g.pg} THEN c.code_{g.pg}" for g in groups) + " END"
-    return f"""SELECT pg, customer, metric, code, ekey, sum(quantity) AS units, sum(value) AS val,
-        count(*) AS n, min(ts) AS first_ts
-    FROM (SELECT s.pg, e.customer, e.metric, {code} AS code, {event_code} AS ekey, e.quantity,
-            e.value, e.ts
-        FROM events e
-        JOIN codes c ON c.metric = e.metric AND c.dkey = e.{dims_key}
-        JOIN subs s ON s.customer = e.customer
-        WHERE e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}) x
+        code = "CASE s.pg " + " ".join(f"WHEN {g.pg} THEN u.code_{g.pg}" for g in groups) + " END"
+    # only value-based prices read event values: other runs skip summing them
+    valued = any(
+        isinstance(metered.component.price, GraduatedPercentagePrice)
+        for group in groups
+        for metered in group.layout.metered.values()
+    )
+    val = "sum(value)" if valued else "CAST(NULL AS DECIMAL(38,6))"
+    sums = f"""SELECT customer, uc{keys}, sum(quantity) AS units, {val} AS val,
+            count(*) AS n, min(ts) AS first_ts
+        FROM (SELECT e.customer, c.uc, {"".join(f"{c}, " for c in event_columns)}e.quantity,
+                e.value, e.ts
+            FROM events e JOIN codes c ON c.metric = e.metric AND c.dkey = e.{dims_key}
+            WHERE e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}) x
+        GROUP BY customer, uc{keys}"""
+    event_code = _group_event_code(dialect, groups, columns, start, end)
+    return f"""SELECT pg, customer, metric, code, ekey, sum(units) AS units, sum(val) AS val,
+        sum(n) AS n, min(first_ts) AS first_ts
+    FROM (SELECT s.pg, a.customer, u.metric, {code} AS code, {event_code} AS ekey, a.units,
+            a.val, a.n, a.first_ts
+        FROM ({sums}) a
+        JOIN subs s ON s.customer = a.customer
+        JOIN ucodes u ON u.uc = a.uc) x
     WHERE code IS NOT NULL
     GROUP BY pg, customer, metric, code, ekey"""
 
@@ -274,7 +329,9 @@ def _metered_sql(
             "CAST(billable AS STRING)" if package else "sl",
         )
         + f" FROM {name}_chg WHERE (np = 0 OR total = 0) "
-        + f"AND NOT (a = 0 AND {'pq' if package else 'billable'} = 0)"
+        # the quantity first: DuckDB pushes this filter below the projection of ``a`` and
+        # computes ``a`` again for every row it tests
+        + f"AND NOT ({'pq' if package else 'billable'} = 0 AND a = 0)"
     ]
     if nonplain:
         code = f"(a.g * {windows} + a.w)"
@@ -308,7 +365,9 @@ def _metered_sql(
                 code,
                 "charge",
                 code,
-                prorata("c.billable"),
+                # without included units the billable units are the total, and a group's
+                # share of them is its own units: no per-row division
+                f"CASE WHEN c.inc = 0 THEN CAST(a.u AS {CARRY}) ELSE {prorata('c.billable')} END",
                 f"CASE {code} {' '.join(units_branches)} END",
                 per,
                 f"CASE {code} {' '.join(amount_branches)} END",

@@ -135,19 +135,7 @@ def plan_groups(
             "customer": pa.array(subs_cols["customer"], pa.string()),
         }
     )
-    code_keys = list(codes)
-    tables["codes"] = pa.table(
-        {
-            "metric": pa.array([k[0] for k in code_keys], pa.string()),
-            "dkey": pa.array([k[1] for k in code_keys], key_type),
-            **{
-                f"code_{group.pg}": pa.array(
-                    [codes[k].get(group.pg) for k in code_keys], pa.int64()
-                )
-                for group in groups.values()
-            },
-        }
-    )
+    tables.update(_code_tables(codes, [g.pg for g in groups.values()], key_type))
     tables["tcodes"] = pa.table(
         {
             "pg": pa.array(tcodes["pg"], pa.int32()),
@@ -157,6 +145,40 @@ def plan_groups(
         }
     )
     return list(groups.values()), dict(members), tables
+
+
+def _code_tables(
+    codes: dict[tuple[str, Any], dict[int, int]], pgs: list[int], key_type: pa.DataType
+) -> dict[str, pa.Table]:
+    """``codes`` (metric, dimension key -> union code) and ``ucodes`` (union code -> metric and
+    each plan group's code): dimension sets that every plan group codes alike share a union
+    code, so the event scan groups by one integer for all plan groups."""
+    union: dict[tuple[str, tuple[int | None, ...]], int] = {}
+    keys = list(codes)
+    ucs = [
+        union.setdefault((metric, tuple(codes[(metric, dkey)].get(pg) for pg in pgs)), len(union))
+        for metric, dkey in keys
+    ]
+    by_uc = list(union)
+    return {
+        "codes": pa.table(
+            {
+                "metric": pa.array([k[0] for k in keys], pa.string()),
+                "dkey": pa.array([k[1] for k in keys], key_type),
+                "uc": pa.array(ucs, pa.int32()),
+            }
+        ),
+        "ucodes": pa.table(
+            {
+                "uc": pa.array(range(len(by_uc)), pa.int32()),
+                "metric": pa.array([metric for metric, _ in by_uc], pa.string()),
+                **{
+                    f"code_{pg}": pa.array([row[i] for _, row in by_uc], pa.int64())
+                    for i, pg in enumerate(pgs)
+                },
+            }
+        ),
+    }
 
 
 def statements(
