@@ -59,15 +59,9 @@ _TOTAL, _RAW, _SERVED = range(3)
 
 @_inline
 def _norm_cdf(x: float) -> float:
-    """The standard normal distribution function, to 1.5e-7 (Abramowitz and Stegun 7.1.26):
-    enough for the share of usage above a per-user limit, and a third of ``erfc``'s cost."""
-    z = abs(x) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = t * (
-        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-    )
-    erf = 1.0 - poly * math.exp(-z * z)
-    return 0.5 * (1.0 + erf) if x >= 0.0 else 0.5 * (1.0 - erf)
+    """The standard normal distribution function (``erfc`` to full precision: the share above
+    a limit subtracts two of these, the second scaled by limit / mean, which can be large)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
 @_inline
@@ -114,43 +108,42 @@ def price_row(
         for i in range(n):
             out[i] = q[i] * unit
     elif kind == GRADUATED:
-        # Continuous and piecewise linear, p0 q + sum (p_i - p_(i-1)) (q - u_(i-1))+, plus a
-        # flat fee when q enters a tier (q above the tier's lower bound).
-        first, unit0 = fee[start], price[start]
+        # Tier by tier, the units within each tier's bounds at its price (a sum of positive
+        # slices: no digits lost when prices fall steeply), plus a tier's flat fee once q
+        # enters it (is above its lower bound; the first tier's at zero too if so set).
+        first = fee[start]
         for i in range(n):
-            out[i] = q[i] * unit0
+            out[i] = min(q[i], upper[start]) * price[start]
         if first != 0.0:
             for i in range(n):
                 if fee_at_zero or q[i] > 0.0:
                     out[i] += first
         for t in range(start + 1, start + count):
-            bound, step, flat = upper[t - 1], price[t] - price[t - 1], fee[t]
-            if step != 0.0:
+            lower, width, unit_price, flat = upper[t - 1], upper[t] - upper[t - 1], price[t], fee[t]
+            if unit_price != 0.0:
                 for i in range(n):
-                    out[i] += max(q[i] - bound, 0.0) * step
+                    out[i] += min(max(q[i] - lower, 0.0), width) * unit_price
             if flat != 0.0:
-                snapped = bound * (1.0 + SNAP)
+                snapped = lower * (1.0 + SNAP)
                 for i in range(n):
                     if q[i] > snapped:
                         out[i] += flat
     elif kind == VOLUME:
-        # Every unit at the price (and fee) of the tier q falls in.
+        # Every unit at the price (and fee) of the tier q falls in, picked rather than summed
+        # from steps between tiers (a sum of steps loses digits when prices fall steeply).
         for i in range(n):
-            chosen = start
+            unit_price, flat = price[start], fee[start]
             for t in range(start, start + count - 1):
                 if q[i] > upper[t] * (1.0 + SNAP):
-                    chosen = t + 1
-                else:
-                    break
-            flat = fee[chosen]
-            if chosen == start and not fee_at_zero and q[i] == 0.0:
+                    unit_price, flat = price[t + 1], fee[t + 1]
+            if q[i] == 0.0 and not fee_at_zero:
                 flat = 0.0
-            out[i] = q[i] * price[chosen] + flat
+            out[i] = q[i] * unit_price + flat
     else:  # PACKAGE
         for i in range(n):
             ratio = max(q[i] - free, 0.0) / size
             nudge = SNAP * max(ratio, 1.0)
-            packages = math.ceil(ratio - nudge) if round_up else math.floor(ratio + nudge)
+            packages = np.ceil(ratio - nudge) if round_up else np.floor(ratio + nudge)
             out[i] = packages * unit
 
 
@@ -260,6 +253,24 @@ def price_kernel(
     q = np.zeros(width)
     own = np.zeros(width)
     more = np.zeros(width)
+    term_sum = np.zeros(TILE)  # per scenario of the tile: the commitment term's running sum
+    left = np.zeros(TILE)  # per scenario of the tile: a credit grant's balance
+
+    # A metered component whose metric the block does not have bills zero units every month:
+    # its charge is the price at zero (a flat fee at zero, or nothing), worked out once.
+    idle = np.zeros(parts, dtype=np.bool_)
+    idle_charge = np.zeros(parts)
+    for p in range(parts):
+        k = part_metric[p]
+        if (part_kind[p] == USAGE or part_kind[p] == OUTCOME) and total_slot[k] < 0:
+            idle[p] = disputed_slot[k] < 0
+            q[0] = 0.0
+            price_row(
+                q, own, 1, price_kind[p], price_unit[p], price_fee_at_zero[p], price_size[p],
+                price_free[p], price_round_up[p], tier_upper, tier_price, tier_fee,
+                tier_start[p], tier_count[p],
+            )  # fmt: skip
+            idle_charge[p] = own[0]
 
     for start in range(0, size, width):
         n = min(width, size - start)
@@ -270,13 +281,10 @@ def price_kernel(
                 active[i] = users[start + i] if users[start + i] > 0.0 else 1.0
         for k in range(metrics):
             slot, disputed = total_slot[k], disputed_slot[k]
-            if slot >= 0:
+            if slot >= 0:  # (the rows of metrics the block lacks stay zero)
                 values = usage[slot]
                 for i in range(n):
                     rows[_TOTAL, k, i] = values[start + i]
-            else:
-                for i in range(n):
-                    rows[_TOTAL, k, i] = 0.0
             if disputed >= 0:
                 values = usage[disputed]
                 for i in range(n):
@@ -337,9 +345,10 @@ def price_kernel(
         # Component charges, after component limits, into ``base``.
         for p in range(parts):
             kind = part_kind[p]
-            if kind == FLAT:
+            if kind == FLAT or idle[p]:
+                fixed = part_amount[p] if kind == FLAT else idle_charge[p]
                 for i in range(n):
-                    base[p, i] = part_amount[p]
+                    base[p, i] = fixed
             elif kind == SEAT:
                 pass  # priced with the billed seats above
             elif kind == TOKENS:
@@ -416,33 +425,30 @@ def price_kernel(
                 for i in range(n):
                     subtotal[i] += base[p, i]
         if committing:
-            # The running sum of the discounted gross within each term runs through time;
-            # ``taken`` turns from the gross into the share of the committed lines taken off.
-            for first in range(0, n, months):
-                term_sum = 0.0
-                position = 0  # months into the term (a counter: a modulo per month is slow)
-                for i in range(first, first + months):
-                    opening = position == 0
+            # The running sum of the discounted gross within each term runs through time:
+            # month after month, for the tile's scenarios side by side (a month opens or
+            # closes a term alike in every scenario). ``taken`` turns from the gross into the
+            # share of the committed lines the commitment takes off.
+            for m in range(months):
+                opening, closing = m % term == 0, m % term == term - 1
+                for j in range(n // months):
+                    i = j * months + m
                     if opening:
-                        term_sum = 0.0
+                        term_sum[j] = 0.0
                     net = taken[i] * (1.0 - rate)
-                    before = term_sum
-                    term_sum += net
-                    position += 1
-                    closing = position == term
-                    if closing:
-                        position = 0
+                    before = term_sum[j]
+                    term_sum[j] = before + net
                     if prepaid:
                         balance = max(amount - before, 0.0)
                         covered = min(balance / (net if net > 0.0 else 1.0), 1.0)
                         taken[i] = covered * rate + (1.0 - covered) * overage
                         if closing:
-                            out_forfeited[start + i] = max(amount - term_sum, 0.0)
+                            out_forfeited[start + i] = max(amount - term_sum[j], 0.0)
                         subtotal[i] = -min(net, balance) + (amount if opening else 0.0)
                     else:
                         taken[i] = rate
                         if closing:
-                            subtotal[i] = max(amount - term_sum, 0.0)
+                            subtotal[i] = max(amount - term_sum[j], 0.0)
                             out_shortfall[start + i] = subtotal[i]
         # Invoice lines: reversed outcomes added, commitment discounts taken off.
         for p in range(parts):
@@ -470,22 +476,24 @@ def price_kernel(
                 subtotal[i] = min(subtotal[i], cap * factor_row[i])
 
         # Credit grants, oldest expiry first: a grant's balance is its amount less what it
-        # could cover in earlier months (so once spent, it stays spent).
+        # could cover in earlier months (so once spent, it stays spent); month after month,
+        # for the tile's scenarios side by side.
         for g in range(grants):
-            for first in range(0, n, months):
-                left = grant_amount[g]
-                for m in range(months):
-                    if left <= 0.0:
-                        break
-                    i = first + m
+            for j in range(n // months):
+                left[j] = grant_amount[g]
+            for m in range(months):
+                if grant_usable[g, m] == 0.0:
+                    continue
+                for j in range(n // months):
+                    i = j * months + m
                     coverable = subtotal[i]
                     if not grant_all[g]:
                         named = 0.0
-                        for j in range(grant_start[g], grant_start[g] + grant_count[g]):
-                            named += line[grant_parts[j], i]
+                        for t in range(grant_start[g], grant_start[g] + grant_count[g]):
+                            named += line[grant_parts[t], i]
                         coverable = min(named, coverable)
-                    coverable = max(coverable, 0.0) * grant_usable[g, m]
-                    use = min(coverable, left)
-                    left -= coverable
+                    coverable = max(coverable, 0.0)
+                    use = min(coverable, max(left[j], 0.0))
+                    left[j] -= coverable
                     subtotal[i] -= use
                     out_credits[start + i] += use
