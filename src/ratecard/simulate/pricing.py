@@ -23,7 +23,6 @@ from numpy.typing import NDArray
 from ratecard.charges.calendar import years_between
 from ratecard.plan.model import Plan
 from ratecard.simulate.compile import CompiledPlan
-from ratecard.simulate.kernel import price_kernel
 from ratecard.simulate.program import Program, grant_order
 from ratecard.simulate.usage import Block
 
@@ -90,6 +89,10 @@ class PlanCost:
 
 def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> PlanCost:
     """Price every scenario-month of ``block`` (see the module docstring for the tolerance)."""
+    # Numba is imported on first use: it costs half a second that commands which never
+    # simulate (quote, rate, validate) should not pay.
+    from ratecard.simulate.kernel import price_kernel
+
     program: Program = compiled.program
     usage, totals, disputed = block.indexed()
     shape = block.shape
