@@ -127,6 +127,9 @@ def _floats(values: list[float]) -> FloatArray:
     return np.array(values, dtype=np.float64)
 
 
+_INT_FIELDS = frozenset(f.name for f in fields(Program) if f.type == "IntArray")
+
+
 class _Builder:
     """Collects the arrays of a :class:`Program` component by component."""
 
@@ -143,8 +146,8 @@ class _Builder:
 
     def add(self, **values: float) -> None:
         for key, value in values.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                self.ints.setdefault(key, []).append(value)
+            if key in _INT_FIELDS:
+                self.ints.setdefault(key, []).append(int(value))
             else:
                 self.floats.setdefault(key, []).append(float(value))
 
