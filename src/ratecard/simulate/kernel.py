@@ -246,7 +246,7 @@ def price_kernel(
     # Invoice lines differ from the escalated, discounted charges only by reversed outcomes
     # and commitment discounts; otherwise they are the same rows.
     line = np.zeros((parts, width)) if disputes or committing else base
-    reversal = np.zeros((parts, width))
+    reversal = np.zeros((parts, width))  # written for outcomes with disputes only
     taken = np.zeros(width)  # the share of the committed lines the commitment takes off
     active = np.ones(width)
     units = np.zeros(width)
@@ -396,9 +396,6 @@ def price_kernel(
                     )  # fmt: skip
                     for i in range(n):
                         reversal[p, i] = charge[i] - more[i]
-                elif disputes:
-                    for i in range(n):
-                        reversal[p, i] = 0.0
             if part_minimum[p] > -math.inf:
                 for i in range(n):
                     base[p, i] = max(base[p, i], part_minimum[p])
