@@ -6,7 +6,9 @@ pass over the same arrays in the same run.
 
 Three figures:
 
-- ``pricing``: :func:`ratecard.simulate.price_block` of every plan over pre-sampled chunks;
+- ``pricing``: :func:`ratecard.simulate.price_block` of every plan over pre-sampled chunks, on
+  one thread, and with the plans of a chunk priced side by side on ``--threads`` threads (as
+  :func:`ratecard.simulate.simulate` does);
 - ``floor``: the least work that prices one plan over the same chunks with NumPy: for each plan,
   one multiply-add per array the plan reads (each metric's total and disputed units, seats,
   active seats; ``cost += array * price``), written into preallocated buffers -- what a
@@ -18,8 +20,10 @@ Three figures:
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +159,7 @@ def main() -> None:
     parser.add_argument("--end-to-end", action="store_true", help="also run simulate()")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--plain-allocator", action="store_true", help="skip tune_allocator()")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     if not args.plain_allocator:
         print("allocator tuned:", tune_allocator())
@@ -182,18 +187,29 @@ def main() -> None:
             blocks.append(sample_block(workload, size, rng))
             done += size
         sampling = time.perf_counter() - started
-        pricing = floor = float("inf")
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            for block in blocks:
-                for c, cal in zip(compiled, calendars, strict=True):
-                    price_block(c, block, cal)
-            pricing = min(pricing, time.perf_counter() - started)
-            floor = min(floor, floor_pass(compiled, blocks))
+        pairs = list(zip(compiled, calendars, strict=True))
+        pricing = threaded = floor = float("inf")
+        with ThreadPoolExecutor(args.threads) as pool:
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                for block in blocks:
+                    for c, cal in pairs:
+                        price_block(c, block, cal)
+                pricing = min(pricing, time.perf_counter() - started)
+                started = time.perf_counter()
+                for block in blocks:
+                    list(pool.map(lambda pair, b=block: price_block(pair[0], b, pair[1]), pairs))
+                threaded = min(threaded, time.perf_counter() - started)
+                floor = min(floor, floor_pass(compiled, blocks))
         print(f"sampling:  {sampling:8.3f} s  {sims * months / sampling:14,.0f} scenario-months/s")
-        print(f"pricing:   {pricing:8.3f} s  {n / pricing:14,.0f} scenario-month-plans/s")
-        print(f"floor:     {floor:8.3f} s  {n / floor:14,.0f} scenario-month-plans/s")
-        print(f"ratio:     {pricing / floor:8.2f} x the floor")
+        print(f"pricing:   {pricing:8.3f} s  {n / pricing:14,.0f} scenario-month-plans/s, 1 thread")
+        print(
+            f"pricing:   {threaded:8.3f} s  {n / threaded:14,.0f} scenario-month-plans/s "
+            f"{args.threads} threads (plans side by side)"
+        )
+        print(f"floor:     {floor:8.3f} s  {n / floor:14,.0f} scenario-month-plans/s, 1 thread")
+        print(f"ratio:     {pricing / floor:8.2f} x the floor (1 thread)")
+        print(f"ratio:     {threaded / floor:8.2f} x the floor ({args.threads} threads)")
         del blocks
     if args.end_to_end:
         started = time.perf_counter()
@@ -205,6 +221,7 @@ def main() -> None:
             keep=False,
             chunk=args.chunk,
             fast_allocator=not args.plain_allocator,
+            threads=args.threads,
         )
         elapsed = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 import ratecard
 from ratecard.simulate import simulate, stats_of
 from ratecard.simulate.stats import StreamingStats, discount_factors
+
+ROOT = Path(__file__).resolve().parent.parent
 
 Z95 = 1.6448536269514722
 UNIT = ratecard.load_plan(
@@ -141,6 +144,18 @@ def test_same_seed_same_result_different_seed_different_result():
     assert c.plans[0].costs is not None
     assert np.array_equal(a.plans[0].costs, b.plans[0].costs)
     assert not np.array_equal(a.plans[0].costs, c.plans[0].costs)
+
+
+def test_threads_do_not_change_the_result():
+    plans = sorted((ROOT / "examples/plans").glob("*.yaml"))
+    spec = ROOT / "examples/workloads/support-agent.yaml"
+    one = simulate(plans, spec, sims=600, seed=3, chunk=256, threads=1)
+    two = simulate(plans, spec, sims=600, seed=3, chunk=256, threads=2)
+    for a, b in zip(one.plans, two.plans, strict=True):
+        assert a.costs is not None
+        assert b.costs is not None
+        assert np.array_equal(a.costs, b.costs)
+        assert a.npv == b.npv
 
 
 def test_streaming_statistics_agree_with_exact_ones():

@@ -13,8 +13,10 @@ True
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -209,6 +211,7 @@ def simulate(
     keep: bool = True,
     progress: Callable[[int], None] | None = None,
     fast_allocator: bool = False,
+    threads: int | None = None,
 ) -> SimulationResult:
     """Draw ``sims`` scenarios of ``workload`` (reproducible by ``seed``) and price every month
     of every scenario under each plan.
@@ -219,7 +222,9 @@ def simulate(
     the number of scenarios done after each chunk. ``budget`` is a monthly budget.
     ``fast_allocator`` tunes the C allocator of the whole process once (see
     :func:`tune_allocator`); a library should not do that behind its caller's back, so it is
-    off by default and the ``ratecard`` command line turns it on.
+    off by default and the ``ratecard`` command line turns it on. ``threads`` prices that
+    many plans at once (default: one per processor, at most one per plan); the results do not
+    depend on it.
     """
     if fast_allocator:
         tune_allocator()
@@ -236,37 +241,53 @@ def simulate(
     discount = discount_factors(months, discount_rate)
     usage_parts: list[Block] = []
     seeds = np.random.SeedSequence(seed)
-    done = 0
-    while done < sims:
-        size = min(chunk, sims - done)
-        rng = np.random.default_rng(seeds.spawn(1)[0])
-        block = sample_block(loaded, size, rng)
-        if keep:
-            usage_parts.append(block)
-        for acc in accumulators:
-            cost = price_block(acc.compiled, block, acc.calendar)
-            total = cost.total
-            acc.horizon.append(total.sum(axis=1))
-            acc.npv += float((total @ discount).sum())
-            if budget is not None:
-                above = total > budget
-                acc.over += int(above.sum())
-                acc.over_any += int(above.any(axis=1).sum())
+    workers = max(1, min(threads or os.cpu_count() or 1, len(accumulators)))
+    with ThreadPoolExecutor(workers) as pool:
+        done = 0
+        while done < sims:
+            size = min(chunk, sims - done)
+            rng = np.random.default_rng(seeds.spawn(1)[0])
+            block = sample_block(loaded, size, rng)
             if keep:
-                acc.costs.append(total)
-                for metric, values in cost.unserved.items():
-                    _keep(acc, "unserved:" + metric, values)
-                _keep(acc, "shortfall", cost.shortfall)
-                _keep(acc, "forfeited", cost.forfeited)
-                _keep(acc, "credits", cost.credits)
-            else:
-                acc.stream.add(total)
-        done += size
-        if progress is not None:
-            progress(done)
+                usage_parts.append(block)
+            _price_chunk(pool, accumulators, block, discount, budget, keep)
+            done += size
+            if progress is not None:
+                progress(done)
     results = [_plan_result(acc, sims, months, budget) for acc in accumulators]
     usage = _usage(usage_parts, loaded) if keep else None
     return SimulationResult(loaded, start, sims, seed, results, usage, discount_rate, budget)
+
+
+def _price_chunk(
+    pool: ThreadPoolExecutor,
+    accumulators: list[_Accumulator],
+    block: Block,
+    discount: FloatArray,
+    budget: float | None,
+    keep: bool,
+) -> None:
+    """Price ``block`` under every plan (the compiled kernel releases the GIL, so plans are
+    priced on several threads) and fold the costs into each plan's accumulator."""
+    block.indexed()  # built once, before the threads read it
+    costs = pool.map(lambda acc: price_block(acc.compiled, block, acc.calendar), accumulators)
+    for acc, cost in zip(accumulators, costs, strict=True):
+        total = cost.total
+        acc.horizon.append(total.sum(axis=1))
+        acc.npv += float((total @ discount).sum())
+        if budget is not None:
+            above = total > budget
+            acc.over += int(above.sum())
+            acc.over_any += int(above.any(axis=1).sum())
+        if keep:
+            acc.costs.append(total)
+            for metric, values in cost.unserved.items():
+                _keep(acc, "unserved:" + metric, values)
+            _keep(acc, "shortfall", cost.shortfall)
+            _keep(acc, "forfeited", cost.forfeited)
+            _keep(acc, "credits", cost.credits)
+        else:
+            acc.stream.add(total)
 
 
 def _plan_result(acc: _Accumulator, sims: int, months: int, budget: float | None) -> PlanResult:
