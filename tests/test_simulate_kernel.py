@@ -36,6 +36,7 @@ def _row(data: dict[str, Any], quantities: list[float]) -> np.ndarray[Any, Any]:
     price_row(
         q,
         out,
+        np.empty(len(q)),
         len(q),
         KINDS[price.kind],
         price.unit_price,

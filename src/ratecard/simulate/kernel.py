@@ -90,6 +90,7 @@ balances) loop over one scenario's months at a time."""
 def price_row(
     q: Any,
     out: Any,
+    work: Any,
     n: int,
     kind: int,
     unit: float,
@@ -103,7 +104,8 @@ def price_row(
     start: int,
     count: int,
 ) -> None:
-    """A price model's charge ``out[i]`` for ``q[i]`` units, ``i < n`` (DESIGN.md 3.1)."""
+    """A price model's charge ``out[i]`` for ``q[i]`` units, ``i < n`` (DESIGN.md 3.1);
+    ``work`` is a scratch row."""
     if kind == UNIT:
         for i in range(n):
             out[i] = q[i] * unit
@@ -130,15 +132,30 @@ def price_row(
                         out[i] += flat
     elif kind == VOLUME:
         # Every unit at the price (and fee) of the tier q falls in, picked rather than summed
-        # from steps between tiers (a sum of steps loses digits when prices fall steeply).
+        # from steps between tiers (a sum of steps loses digits when prices fall steeply);
+        # one pass per tier bound, each a vectorisable select.
+        fees = False
+        for t in range(start, start + count):
+            fees = fees or fee[t] != 0.0
         for i in range(n):
-            unit_price, flat = price[start], fee[start]
-            for t in range(start, start + count - 1):
-                if q[i] > upper[t] * (1.0 + SNAP):
-                    unit_price, flat = price[t + 1], fee[t + 1]
-            if q[i] == 0.0 and not fee_at_zero:
-                flat = 0.0
-            out[i] = q[i] * unit_price + flat
+            out[i] = price[start]
+            work[i] = fee[start]
+        for t in range(start, start + count - 1):
+            snapped, unit_price, flat = upper[t] * (1.0 + SNAP), price[t + 1], fee[t + 1]
+            for i in range(n):
+                if q[i] > snapped:
+                    out[i] = unit_price
+            if fees:
+                for i in range(n):
+                    if q[i] > snapped:
+                        work[i] = flat
+        if fees:
+            for i in range(n):
+                flat = 0.0 if q[i] == 0.0 and not fee_at_zero else work[i]
+                out[i] = q[i] * out[i] + flat
+        else:
+            for i in range(n):
+                out[i] = q[i] * out[i]
     else:  # PACKAGE
         for i in range(n):
             ratio = max(q[i] - free, 0.0) / size
@@ -253,6 +270,7 @@ def price_kernel(
     q = np.zeros(width)
     own = np.zeros(width)
     more = np.zeros(width)
+    spare = np.zeros(width)  # price_row's scratch row
     term_sum = np.zeros(TILE)  # per scenario of the tile: the commitment term's running sum
     left = np.zeros(TILE)  # per scenario of the tile: a credit grant's balance
 
@@ -266,7 +284,7 @@ def price_kernel(
             idle[p] = disputed_slot[k] < 0
             q[0] = 0.0
             price_row(
-                q, own, 1, price_kind[p], price_unit[p], price_fee_at_zero[p], price_size[p],
+                q, own, spare, 1, price_kind[p], price_unit[p], price_fee_at_zero[p], price_size[p],
                 price_free[p], price_round_up[p], tier_upper, tier_price, tier_fee,
                 tier_start[p], tier_count[p],
             )  # fmt: skip
@@ -377,7 +395,7 @@ def price_kernel(
                 shared = kappa != 1.0 or rho != 0.0
                 charge = own if shared else base[p]
                 price_row(
-                    q, charge, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
+                    q, charge, spare, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
                     price_size[p], price_free[p], price_round_up[p], tier_upper, tier_price,
                     tier_fee, tier_start[p], tier_count[p],
                 )  # fmt: skip
@@ -390,7 +408,7 @@ def price_kernel(
                     for i in range(n):
                         units[i] = q[i] + values[start + i] * matched / per
                     price_row(
-                        units, more, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
+                        units, more, spare, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
                         price_size[p], price_free[p], price_round_up[p], tier_upper,
                         tier_price, tier_fee, tier_start[p], tier_count[p],
                     )  # fmt: skip
