@@ -27,7 +27,7 @@ from ratecard.plan.components import (
     UsageComponent,
 )
 from ratecard.plan.prices import GraduatedPercentagePrice, PackagePrice
-from ratecard.rating.dialect import CARRY, Dialect, lit, mul
+from ratecard.rating.dialect import CARRY, SCALE, Dialect, lit, mul
 from ratecard.rating.layout import OUTCOME_CLASSES, Metered, PlanLayout, Tokens
 from ratecard.rating.price_sql import charge_sql
 from ratecard.rating.support import inverse
@@ -305,11 +305,11 @@ def _metered_sql(
     )
     charge = charge_sql(dialect, component.price, "q")
     package = isinstance(component.price, PackagePrice)
+    esc = group.escalation
     ctes.append(
-        f"""{name}_chg AS (SELECT *, {charge.amount} AS a, {charge.unit} AS up,
+        f"""{name}_chg AS (SELECT *, {charge.amount} AS a, {charge.unit_times(esc)} AS up,
             {charge.quantity} AS pq, {charge.slices} AS sl FROM {name}_tot)"""
     )
-    esc = group.escalation
     late = "late" if outcome else "NULL"
     selects = [
         _line(
@@ -321,7 +321,7 @@ def _metered_sql(
             "charge",
             "-1",
             "pq" if package else "billable",
-            mul("up", esc),
+            "up",
             Decimal(1) if package else per,
             mul("a", esc),
             "inc",
@@ -334,50 +334,7 @@ def _metered_sql(
         + f"AND NOT ({'pq' if package else 'billable'} = 0 AND a = 0)"
     ]
     if nonplain:
-        code = f"(a.g * {windows} + a.w)"
-
-        def prorata(amount: str) -> str:
-            """``amount * units / total`` of the group, rounded once (units and total come
-            scaled, as ``a.su`` and ``c.st``, computed once per row and customer)."""
-            scaled = dialect.muldiv_scaled(amount, "a.su", "c.st")
-            return f"CASE WHEN c.total = 0 THEN {lit(ZERO)} ELSE {scaled} END"
-
-        units_branches, amount_branches = [], []
-        for key, combo in combos.items():
-            if combo.replacement is not None:
-                units_branches.append(f"WHEN {key} THEN {lit(combo.replacement * esc)}")
-                amount_branches.append(
-                    f"WHEN {key} THEN {prorata(mul('c.q', combo.replacement * esc))}"
-                )
-            else:
-                units_branches.append(
-                    "WHEN {k} THEN {v}".format(
-                        k=key, v="NULL" if package else mul("c.up", combo.factor * esc)
-                    )
-                )
-                amount_branches.append(f"WHEN {key} THEN {prorata(mul('c.a', combo.factor * esc))}")
-        selects.append(
-            _line(
-                pg,
-                "a.customer",
-                ci,
-                "a.ft",
-                code,
-                "charge",
-                code,
-                # without included units the billable units are the total, and a group's
-                # share of them is its own units: no per-row division
-                f"CASE WHEN c.inc = 0 THEN CAST(a.u AS {CARRY}) ELSE {prorata('c.billable')} END",
-                f"CASE {code} {' '.join(units_branches)} END",
-                per,
-                f"CASE {code} {' '.join(amount_branches)} END",
-                "c.inc",
-                "c.late" if outcome else "NULL",
-            )
-            + f" FROM (SELECT *, {dialect.scaled('u', 6)} AS su FROM {name}_agg WHERE cls = 0) a"
-            f" JOIN (SELECT *, {dialect.scaled('total', 6)} AS st FROM {name}_chg"
-            " WHERE np > 0 AND total > 0) c ON c.customer = a.customer"
-        )
+        selects.append(_price_group_lines(dialect, group, metered, name))
         selects[-1] = _droppable(dialect, ctes, f"{name}_pr", selects[-1])
     if outcome:
         both = charge_sql(
@@ -405,6 +362,69 @@ def _metered_sql(
         )
         selects[-1] = _droppable(dialect, ctes, f"{name}_rev", selects[-1])
     return selects
+
+
+def _price_group_lines(dialect: Dialect, group: Group, metered: Metered, name: str) -> str:
+    """The lines of a customer whose usage of a component falls into price groups other than
+    the plain one: each group's share of the customer's billable units and charge (``c``: the
+    customer's ``_chg`` row), at the group's factor or replacement price."""
+    pg, ci, component = group.pg, metered.index, metered.component
+    esc = group.escalation
+    windows = metered.window_count
+    package = isinstance(component.price, PackagePrice)
+    per = Decimal(1) if isinstance(component.price, GraduatedPercentagePrice) else component.per
+    code = f"(a.g * {windows} + a.w)"
+    charge = charge_sql(dialect, component.price, "c.q")
+
+    def prorata(scaled: str) -> str:
+        """``amount * units / total`` of the group, rounded once; ``scaled`` is the amount as
+        a count of 10^-14 (units and total come scaled too, as ``a.su`` and ``c.st``,
+        computed once per row and customer)."""
+        share = dialect.share(scaled, "a.su", "c.st")
+        return f"CASE WHEN c.total = 0 THEN {lit(ZERO)} ELSE {share} END"
+
+    def charge_share(factor: Decimal) -> str:
+        # the customer's charge times the factor, from ``c.sa`` (the charge as a count of
+        # 10^-14, once per customer) where the dialect can
+        product = dialect.scaled_product("c.sa", factor)
+        if product is None:
+            return prorata(dialect.scaled(mul("c.a", factor), SCALE))
+        return prorata(product)
+
+    units_branches, amount_branches = [], []
+    for key, combo in metered.combos().items():
+        if combo.replacement is not None:
+            units_branches.append(f"WHEN {key} THEN {lit(combo.replacement * esc)}")
+            replaced = dialect.scaled(mul("c.q", combo.replacement * esc), SCALE)
+            amount_branches.append(f"WHEN {key} THEN {prorata(replaced)}")
+        else:
+            unit = "NULL" if package else charge.unit_times(combo.factor * esc)
+            units_branches.append(f"WHEN {key} THEN {unit}")
+            amount_branches.append(f"WHEN {key} THEN {charge_share(combo.factor * esc)}")
+    line = _line(
+        pg,
+        "a.customer",
+        ci,
+        "a.ft",
+        code,
+        "charge",
+        code,
+        # without included units the billable units are the total, and a group's share of
+        # them is its own units: no per-row division
+        f"CASE WHEN c.inc = 0 THEN CAST(a.u AS {CARRY}) "
+        f"ELSE {prorata(dialect.scaled('c.billable', SCALE))} END",
+        f"CASE {code} {' '.join(units_branches)} END",
+        per,
+        f"CASE {code} {' '.join(amount_branches)} END",
+        "c.inc",
+        "c.late" if isinstance(component, OutcomeComponent) else "NULL",
+    )
+    sa = f", {dialect.scaled('a', SCALE)} AS sa" if dialect.hugeint else ""
+    return (
+        line + f" FROM (SELECT *, {dialect.scaled('u', 6)} AS su FROM {name}_agg WHERE cls = 0) a"
+        f" JOIN (SELECT *, {dialect.scaled('total', 6)} AS st{sa} FROM {name}_chg"
+        " WHERE np > 0 AND total > 0) c ON c.customer = a.customer"
+    )
 
 
 def _droppable(dialect: Dialect, ctes: list[str], name: str, select: str) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
-__all__ = ["CARRY", "DUCKDB", "SPARK", "Dialect", "lit", "mul", "text"]
+__all__ = ["CARRY", "DUCKDB", "SPARK", "Dialect", "carried", "lit", "mul", "text"]
 
 CARRY = "DECIMAL(28,14)"
 SCALE = 14
+WIDE = Context(prec=80)  # enough digits for any product of two DECIMAL(38) values
 
 
 def lit(value: Decimal | int) -> str:
@@ -30,6 +31,16 @@ def lit(value: Decimal | int) -> str:
     if width > 38:
         raise ValueError(f"{number} has more than 38 digits")
     return f"CAST('{text_}' AS DECIMAL({width},{scale}))"
+
+
+def carried(value: Decimal) -> Decimal:
+    """``value`` as the carry type holds it: rounded half up at 14 decimals, as a CAST to
+    :data:`CARRY` rounds (both engines round half away from zero)."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent >= -SCALE:
+        return value
+    return value.quantize(Decimal(1).scaleb(-SCALE), rounding=ROUND_HALF_UP, context=WIDE)
 
 
 def text(value: str) -> str:
@@ -81,7 +92,8 @@ class Dialect:
         shift is done in two multiplications that each stay within 38 digits."""
         if self.name == "duckdb":
             shifted = f"CAST({expr} AS DECIMAL(38,{scale})) * {lit(Decimal(10) ** scale)}"
-            return f"CAST({shifted} AS HUGEINT)"
+            wide = f"CAST({shifted} AS HUGEINT)"
+            return self._narrow_first(expr, 18 - 2 * scale, self._scaled_narrow(expr, scale), wide)
         half = scale // 2
         first = (
             f"CAST(CAST({expr} AS DECIMAL(29,{scale})) * {lit(Decimal(10) ** half)} "
@@ -90,23 +102,74 @@ class Dialect:
         step = f"CAST({first} AS DECIMAL(36,{scale}))"
         return f"CAST({step} * {lit(Decimal(10) ** (scale - half))} AS DECIMAL(38,0))"
 
-    def muldiv(self, amount: str, part: str, whole: str) -> str:
-        """``amount * part / whole`` (``part``, ``whole``: non-negative quantities of at most
-        6 decimals; ``amount`` non-negative), rounded half up once, at 14 decimals. Computed on
-        scaled integers (HUGEINT, or DECIMAL(38,0) in Spark) so the product is exact; a result
-        beyond 38 digits is an overflow error, never a silently wrong amount."""
-        return self.muldiv_scaled(amount, self.scaled(part, 6), self.scaled(whole, 6))
+    @staticmethod
+    def _scaled_narrow(expr: str, scale: int) -> str:
+        """:meth:`scaled` in 64-bit integers, for ``|expr| < 10^(18 - 2 * scale)`` (the
+        shifted DECIMAL(18) is computed in 64 bits, so its raw digits must fit too)."""
+        shifted = f"CAST({expr} AS DECIMAL(18,{scale})) * {lit(Decimal(10) ** scale)}"
+        return f"CAST(CAST({shifted} AS BIGINT) AS HUGEINT)"
 
-    def muldiv_scaled(self, amount: str, part: str, whole: str) -> str:
-        """:meth:`muldiv` with ``part`` and ``whole`` already scaled by ``10^6`` (``scaled(q,
-        6)``): a query computes them once per row or customer instead of in every share."""
-        a = self.scaled(amount, SCALE)
-        p, w = part, whole
+    @staticmethod
+    def _narrow_first(expr: str, digits: int, narrow: str, wide: str) -> str:
+        """``narrow`` where ``|expr| < 10^digits``, else ``wide``. DuckDB keeps a DECIMAL of
+        up to 18 digits in 64 bits and a wider one in 128 bits, where every rescale and cast
+        to an integer is a 128-bit division (several times slower than the rest of a line's
+        arithmetic together): values that fit take the 64-bit spelling of the same exact
+        computation."""
+        if digits < 1:
+            return wide
+        bound = 10**digits
+        return f"CASE WHEN {expr} > -{bound} AND {expr} < {bound} THEN {narrow} ELSE {wide} END"
+
+    def rounded(self, amount: str, decimals: int) -> str:
+        """A carry amount rounded half up to ``decimals`` (at most 4), as DECIMAL(38,4)."""
+        wide = f"CAST(CAST({amount} AS DECIMAL(38,{decimals})) AS DECIMAL(38,4))"
+        if not self.hugeint:
+            return wide
+        narrow = (
+            f"CAST(CAST(CAST({amount} AS DECIMAL(18,{SCALE})) AS DECIMAL(18,{decimals})) "
+            "AS DECIMAL(38,4))"
+        )
+        return self._narrow_first(amount, 18 - SCALE, narrow, wide)
+
+    def share(self, amount: str, part: str, whole: str) -> str:
+        """``x * part / whole``, rounded half up once, at 14 decimals, from ``amount`` =
+        ``scaled(x, 14)`` (``x`` non-negative) and ``part``, ``whole`` = ``scaled(q, 6)`` of
+        non-negative quantities of at most 6 decimals (a query computes these once per row or
+        customer instead of in every share). Computed on scaled integers (HUGEINT, or
+        DECIMAL(38,0) in Spark) so the product is exact; a result beyond 38 digits is an
+        overflow error, never a silently wrong amount."""
+        a, p, w = amount, part, whole
         if self.name == "duckdb":
             scaled = f"((2 * {a} * {p} + {w}) // (2 * {w}))"
         else:
             scaled = f"CAST(CAST({a} * {p} AS DECIMAL(38,0)) / {w} AS DECIMAL(38,0))"
         return self.unscaled(scaled)
+
+    def scaled_product(self, amount: str, factor: Decimal) -> str | None:
+        """``scaled(mul(x, factor), 14)`` from ``amount`` = ``scaled(x, 14)`` (``x`` >= 0), or
+        None where that is not available: the same half-up rounding at 14 decimals, done as
+        one integer division by ``10^k`` (``k``: the factor's decimals) instead of the DECIMAL
+        multiplication, rescale and cast to an integer, each of which costs DuckDB a 128-bit
+        division per row. Only DuckDB has the 128-bit integers; the factor is kept below 10^9
+        as an integer so that ``2 * amount * F`` stays within them for any DECIMAL(28,14)
+        amount."""
+        if not self.hugeint or factor < 0:
+            return None
+        exponent = factor.normalize().as_tuple().exponent
+        assert isinstance(exponent, int)
+        decimals = max(-exponent, 0)
+        integer = int(factor.scaleb(decimals))
+        if integer >= 10**9 or decimals > 18:
+            return None
+        if decimals == 0:
+            return f"({amount} * {integer})" if integer != 1 else amount
+        half, whole = 10**decimals, 2 * 10**decimals
+        wide = f"((2 * {amount} * {integer} + {half}) // {whole})"
+        # the same division in 64 bits while the numerator fits (see _narrow_first)
+        narrow = f"CAST((2 * CAST({amount} AS BIGINT) * {integer} + {half}) // {whole} AS HUGEINT)"
+        bound = (2**63 - 1 - half) // (2 * integer)
+        return f"CASE WHEN {amount} < {bound} THEN {narrow} ELSE {wide} END"
 
     def unscaled(self, integer: str) -> str:
         """An integer count of 10^-14 units back to the carry type, exactly."""
@@ -118,6 +181,12 @@ class Dialect:
         tenth = "CAST('0.0000001' AS DECIMAL(7,7))"  # two steps keep Spark's products exact
         first = f"CAST(CAST({integer} AS DECIMAL(30,0)) * {tenth} AS DECIMAL(30,7))"
         return f"CAST({first} * {tenth} AS {CARRY})"
+
+    @property
+    def hugeint(self) -> bool:
+        """Whether the dialect has 128-bit integers (DuckDB's HUGEINT; Spark's widest exact
+        integers are DECIMAL(38,0), whose products it narrows)."""
+        return self.name == "duckdb"
 
     @property
     def materialized(self) -> str:

@@ -198,7 +198,7 @@ def statements(
         with_ = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
         queries.append(
             f"{with_}SELECT {', '.join(LINE_COLUMNS)}, "
-            f"CAST(CAST(exact AS DECIMAL(38,{minor})) AS DECIMAL(38,4)) AS amount FROM ({body}) l"
+            f"{dialect.rounded('exact', minor)} AS amount FROM ({body}) l"
         )
     return base, requests, queries
 

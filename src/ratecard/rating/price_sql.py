@@ -3,6 +3,7 @@ the same rules as :mod:`ratecard.charges.price_math`, one expression per output 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,19 +17,32 @@ from ratecard.plan.prices import (
     UnitPrice,
     VolumePrice,
 )
-from ratecard.rating.dialect import CARRY, Dialect, lit, mul
+from ratecard.rating.dialect import CARRY, Dialect, carried, lit, mul
 
 __all__ = ["ChargeSQL", "charge_sql", "tier_prices"]
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
 @dataclass(frozen=True)
 class ChargeSQL:
     amount: str  # the charge (before escalation)
-    unit: str  # the unit price, or NULL where no single price describes the charge
+    # the unit price times a factor (``mul(unit, factor)``), or NULL where no single price
+    # describes the charge: the unit price is always one of the price's literals, so the
+    # product is a literal too, worked out here instead of per row in SQL
+    unit_times: Callable[[Decimal], str]
     quantity: str  # the line quantity: q for most, packages for a package price
     slices: str  # 'tier|inside;...' of the tiers entered, or NULL
+
+    @property
+    def unit(self) -> str:
+        """The unit price itself."""
+        return self.unit_times(ONE)
+
+
+def _times(unit: Decimal, factor: Decimal) -> str:
+    return lit(carried(unit * factor))
 
 
 def tier_prices(price: Price) -> list[tuple[Decimal, Decimal]]:
@@ -65,13 +79,15 @@ def _graduated(price: GraduatedPrice | GraduatedPercentagePrice, q: str) -> Char
             lower = upper
     total = f"CAST({' + '.join(amounts)} AS {CARRY})"
     first_unit, first_fee = prices[0]
-    if first_fee:
-        unit_sql = "NULL"
-    elif len(entered) == 1:
-        unit_sql = f"CASE WHEN {entered[0]} THEN {lit(first_unit)} END"
-    else:
-        unit_sql = f"CASE WHEN {entered[0]} AND NOT {entered[1]} THEN {lit(first_unit)} END"
-    return ChargeSQL(total, unit_sql, q, f"concat_ws(';', {', '.join(slices)})")
+    # the first tier's price, while only that tier is entered
+    only_first = entered[0] if len(entered) == 1 else f"{entered[0]} AND NOT {entered[1]}"
+
+    def unit_times(factor: Decimal) -> str:
+        return (
+            "NULL" if first_fee else f"CASE WHEN {only_first} THEN {_times(first_unit, factor)} END"
+        )
+
+    return ChargeSQL(total, unit_times, q, f"concat_ws(';', {', '.join(slices)})")
 
 
 def _volume(price: VolumePrice, q: str) -> ChargeSQL:
@@ -81,27 +97,34 @@ def _volume(price: VolumePrice, q: str) -> ChargeSQL:
         branches.append(f"WHEN {q} <= {lit(tier.up_to or ZERO)} THEN {index}")
     last = len(price.tiers) - 1
     index_sql = f"CASE {' '.join(branches)} ELSE {last} END" if branches else "0"
-    amount_branches, unit_branches = [], []
+    amount_branches = []
     for index, (unit, fee) in enumerate(prices):
-        zero_fee = index == 0 and fee and not price.flat_fee_at_zero
         fee_sql = lit(fee)
-        if zero_fee:
+        if index == 0 and fee and not price.flat_fee_at_zero:
             fee_sql = f"CASE WHEN {q} = 0 THEN {lit(ZERO)} ELSE {lit(fee)} END"
         amount_branches.append(f"WHEN {index} THEN {mul(q, unit)} + {fee_sql}")
-        if not fee:
-            unit_branches.append(f"WHEN {index} THEN {lit(unit)}")
-        elif zero_fee:
-            unit_branches.append(f"WHEN {index} THEN CASE WHEN {q} = 0 THEN {lit(unit)} END")
+
+    def unit_times(factor: Decimal) -> str:
+        branches = []
+        for index, (unit, fee) in enumerate(prices):
+            if not fee:
+                branches.append(f"WHEN {index} THEN {_times(unit, factor)}")
+            elif index == 0 and not price.flat_fee_at_zero:
+                branches.append(
+                    f"WHEN {index} THEN CASE WHEN {q} = 0 THEN {_times(unit, factor)} END"
+                )
+        return f"CASE {index_sql} {' '.join(branches)} END" if branches else "NULL"
+
     amount = f"CAST(CASE {index_sql} {' '.join(amount_branches)} END AS {CARRY})"
-    unit_sql = f"CASE {index_sql} {' '.join(unit_branches)} END" if unit_branches else "NULL"
     slices = f"CAST({index_sql} AS STRING) || '|' || CAST(CAST({q} AS {CARRY}) AS STRING)"
-    return ChargeSQL(amount, unit_sql, q, slices)
+    return ChargeSQL(amount, unit_times, q, slices)
 
 
 def charge_sql(dialect: Dialect, price: Price, q: str) -> ChargeSQL:
     """The charge of ``price`` for the quantity ``q`` (see :func:`quantity_charge`)."""
     if isinstance(price, UnitPrice):
-        return ChargeSQL(mul(q, price.unit_price), lit(price.unit_price), q, "NULL")
+        unit = price.unit_price
+        return ChargeSQL(mul(q, unit), lambda factor: _times(unit, factor), q, "NULL")
     if isinstance(price, GraduatedPrice | GraduatedPercentagePrice):
         return _graduated(price, q)
     if isinstance(price, VolumePrice):
@@ -110,7 +133,11 @@ def charge_sql(dialect: Dialect, price: Price, q: str) -> ChargeSQL:
         free = price.free_units or ZERO
         billable = f"GREATEST(CAST({q} AS {CARRY}) - {lit(free)}, {lit(ZERO)})"
         packages = dialect.packages(billable, price.size, price.rounding == "up")
+        package_price = price.package_price
         return ChargeSQL(
-            mul(packages, price.package_price), lit(price.package_price), packages, "NULL"
+            mul(packages, package_price),
+            lambda factor: _times(package_price, factor),
+            packages,
+            "NULL",
         )
     raise TypeError(f"{price.model} prices each event; not supported by the engines")
