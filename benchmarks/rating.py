@@ -1,11 +1,11 @@
 """Benchmark: ingest and rate synthetic events at scale (DuckDB engine).
 
-    python benchmarks/rating.py --events 10000000
+    python benchmarks/rating.py --events 10000000 [--repeat 3]
 
 Generates Parquet events (100k customers, 6 metrics, several models and regions, timestamps
 across the day), then reports from one run: ingest events/s (with deduplication), rating
-events/s, the ratio of rating time to a bare DuckDB GROUP BY over the same events (the floor),
-and peak memory.
+events/s, the ratio of rating time to a bare DuckDB GROUP BY over the same events (the floor;
+rating and floor alternate ``--repeat`` times and keep their best), and peak memory.
 """
 
 from __future__ import annotations
@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--repeat", type=int, default=3, help="rating and floor runs (best kept)")
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="ratecard-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,29 +164,24 @@ def main() -> None:
     ]
     period = month("2026-10")
     rate_period(store, subs[:10], {"bench": plan}, period)  # warm caches
-    rate_s, run = timed("rate", lambda: rate_period(store, subs, {"bench": plan}, period))
     con = store.con
-    floor_s, _ = timed(
-        "floor: GROUP BY customer, metric, dimensions over the store",
-        lambda: arrow_of(
-            con.sql("SELECT customer, metric, dims_id, sum(quantity) FROM events GROUP BY ALL")
-        ),
-    )
-    floor2_s, _ = timed(
-        "floor: GROUP BY customer, metric over the store",
-        lambda: arrow_of(
-            con.sql("SELECT customer, metric, sum(quantity) FROM events GROUP BY ALL")
-        ),
-    )
-    file_s, _ = timed(
-        "floor: GROUP BY customer, metric over the Parquet file",
-        lambda: arrow_of(
-            con.sql(
-                f"SELECT customer, metric, sum(quantity) FROM "
-                f"read_parquet('{events_file}') GROUP BY ALL"
-            )
-        ),
-    )
+    floors = {
+        "customer x metric x dims, store": "SELECT customer, metric, dims_id, sum(quantity) "
+        "FROM events GROUP BY ALL",
+        "customer x metric, store": "SELECT customer, metric, sum(quantity) FROM events "
+        "GROUP BY ALL",
+        "customer x metric, Parquet file": "SELECT customer, metric, sum(quantity) FROM "
+        f"read_parquet('{events_file}') GROUP BY ALL",
+    }
+    # Rating and the floors alternate, and each keeps its best time: on a shared machine a
+    # single timing of either moves by a third from run to run.
+    rate_s, floor_s = float("inf"), dict.fromkeys(floors, float("inf"))
+    for _ in range(args.repeat):
+        elapsed, run = timed("rate", lambda: rate_period(store, subs, {"bench": plan}, period))
+        rate_s = min(rate_s, elapsed)
+        for label, sql in floors.items():
+            elapsed, _ = timed(f"floor: {label}", lambda sql=sql: arrow_of(con.sql(sql)))
+            floor_s[label] = min(floor_s[label], elapsed)
     total = sum(run.lines.column("amount").to_pylist())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"events                     {args.events:,}")
@@ -194,18 +190,11 @@ def main() -> None:
     print(f"ingest with dedup          {args.events / ingest_s:,.0f} events/s ({ingest_s:.2f} s)")
     print(f"re-ingest, all duplicates  {args.events / again_s:,.0f} events/s ({again_s:.2f} s)")
     print(f"rating                     {args.events / rate_s:,.0f} events/s ({rate_s:.2f} s)")
-    print(
-        f"floor (customer x metric x dims, store)  {floor_s:.2f} s -> "
-        f"rating / floor = {rate_s / floor_s:.2f}x"
-    )
-    print(
-        f"floor (customer x metric, store)         {floor2_s:.2f} s -> "
-        f"rating / floor = {rate_s / floor2_s:.2f}x"
-    )
-    print(
-        f"floor (customer x metric, Parquet file)  {file_s:.2f} s -> "
-        f"rating / floor = {rate_s / file_s:.2f}x"
-    )
+    for label, seconds in floor_s.items():
+        print(
+            f"floor ({label}){' ' * (33 - len(label))}{seconds:6.2f} s -> "
+            f"rating / floor = {rate_s / seconds:.2f}x"
+        )
     print(f"peak memory (max RSS)      {peak:,.0f} MiB")
     store.close()
 

@@ -104,22 +104,17 @@ def customer_inputs(
     }
     cache: dict[tuple[str, Decimal | None, Decimal | None], Any] = {}
     # Customers whose subscriptions agree on plan, dates and seats (no seat changes) share
-    # every input but their name: worked out once per such profile. Seats key by their digits,
-    # so that equal seats written differently keep their own spelling.
-    profiles: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    # every input but their name: worked out once per such profile. Seats key by their
+    # spelling, so that equal seats written differently ("5", "5.0") keep their own.
+    profiles: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[str]]] = {}
     for sub in subs:
         profile = (
             None
             if sub.seat_changes
-            else (
-                sub.plan,
-                sub.start,
-                sub.end,
-                None if sub.seats is None else sub.seats.as_tuple(),
-            )
+            else (sub.plan, sub.start, sub.end, None if sub.seats is None else str(sub.seats))
         )
-        inputs = profiles.get(profile) if profile is not None else None
-        if inputs is None:
+        shared = profiles.get(profile) if profile is not None else None
+        if shared is None:
             plan = plans[sub.plan]
             seats, seat_days = _seats(sub, period) if has_seats[sub.plan] else (None, None)
             key = (sub.plan, seats, seat_days)
@@ -128,20 +123,11 @@ def customer_inputs(
             counted, billed, included, missing = cache[key]
             contract_start = min(sub.start, period.start)
             factor = escalation(plan, contract_start, period.start)
-            inputs = (
-                plan,
-                contract_start,
-                factor,
-                seats,
-                seat_days,
-                billed,
-                counted,
-                included,
-                missing,
-            )
+            fields = (plan, contract_start, factor, seats, seat_days, billed, counted, included)
+            shared = (fields, missing)
             if profile is not None:
-                profiles[profile] = inputs
-        plan, contract_start, factor, seats, seat_days, billed, counted, included, missing = inputs
+                profiles[profile] = shared
+        fields, missing = shared
         for component_id in missing:
             problems.append(
                 Problem(
@@ -150,20 +136,7 @@ def customer_inputs(
                     "seats",
                 )
             )
-        result.append(
-            CustomerInputs(
-                sub.customer,
-                sub.plan,
-                plan,
-                contract_start,
-                factor,
-                seats,
-                seat_days,
-                billed,
-                counted,
-                included,
-            )
-        )
+        result.append(CustomerInputs(sub.customer, sub.plan, *fields))
     if problems:
         raise UsageError(problems)
     return result
