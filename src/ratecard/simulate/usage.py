@@ -1,10 +1,10 @@
-"""Sampled usage: what the vectorized pricer reads.
+"""Sampled usage: what the pricing kernel reads.
 
 A :class:`Block` holds, for a chunk of scenarios over every month of the horizon, arrays of
 shape ``(scenarios, months)``: seats, active seats and the total of each metric. How a metric's
 total spreads over dimension groups is a constant of the workload, kept in the :class:`Layout`
-(``metric -> group -> share``), so that a plan compiles to a handful of array operations per
-component whatever the number of dimension values.
+(``metric -> group -> share``), so that a plan compiles to a few constants per component
+whatever the number of dimension values.
 """
 
 from __future__ import annotations
