@@ -19,9 +19,13 @@ from numpy.typing import NDArray
 from ratecard.simulate.stats_math import norm_cdf
 from ratecard.simulate.workload import Distribution, Empirical, Fixed, LogNormal, Poisson
 
-__all__ = ["Block", "Group", "Layout", "RequestSize"]
+__all__ = ["ARRAYS", "Block", "Group", "Layout", "RequestSize"]
 
 FloatArray = NDArray[np.float64]
+
+ARRAYS = 16
+"""The pricing kernel reads a block's arrays as a tuple of a multiple of this many (seats,
+active seats, then up to 14 metric totals and disputed units in one signature)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,15 @@ class Layout:
         return self.shares.get(metric, {})
 
 
+def _read_only(array: FloatArray) -> FloatArray:
+    """A flat, read-only view of ``array``: every array of a block's tuple has one type
+    (Numba types read-only and writable arrays apart, and a tuple of mixed ones cannot be
+    indexed by a number at run time)."""
+    view = array.reshape(-1).view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass
 class Block:
     """Sampled usage of a chunk of scenarios over the horizon; every array is
@@ -122,14 +135,19 @@ class Block:
     def indexed(self) -> tuple[tuple[FloatArray, ...], dict[str, int], dict[str, int]]:
         """Every array in one tuple, for the pricing kernel: seats, active seats, then each
         metric's total and disputed units (each ``(scenarios, months)`` array flattened, a
-        view when it is C-contiguous), with the position of each metric's total and disputed
-        array. Built on first use and kept."""
+        view when it is C-contiguous, then empty arrays up to a multiple of :data:`ARRAYS`),
+        with the position of each metric's total and disputed array. Built on first use and
+        kept."""
         if self._indexed is None:
             shape = self.shape
             arrays = tuple(
-                np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64).reshape(-1)
+                _read_only(np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64))
                 for a in (self.seats, self.active, *self.totals.values(), *self.disputed.values())
             )
+            # Padded to a multiple of ARRAYS with empty arrays: the tuple's length is part of
+            # the kernel's signature, and each new signature is a compile of several seconds.
+            padding = -len(arrays) % ARRAYS
+            arrays += (_read_only(np.zeros(0)),) * padding
             totals = {m: 2 + i for i, m in enumerate(self.totals)}
             disputed = {m: 2 + len(totals) + i for i, m in enumerate(self.disputed)}
             self._indexed = (arrays, totals, disputed)
