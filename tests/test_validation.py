@@ -151,6 +151,45 @@ def test_duplicate_component_ids():
         )
 
 
+TWO_COMPONENTS = (
+    "ratecard: 1\nid: p\ncomponents:\n"
+    "  - {id: a, type: flat, amount: '1'}\n  - {id: b, type: flat, amount: '2'}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("modifiers", "path"),
+    [
+        ("discounts: [{percent: '10', applies_to: [a, b, a]}]", "modifiers.discounts[0].applies_to[2]"),
+        ("credits: [{amount: '5', applies_to: [b, b]}]", "modifiers.credits[0].applies_to[1]"),
+        (
+            "commitment: {amount: '5', term_months: 1, applies_to: [a, a]}",
+            "modifiers.commitment.applies_to[1]",
+        ),
+    ],
+)
+def test_a_component_named_twice_is_an_error(modifiers: str, path: str):
+    # Named twice, a discount would come off twice in one reading and once in another.
+    with pytest.raises(PlanError) as raised:
+        ratecard.load_plan(_yaml(TWO_COMPONENTS + "modifiers:\n  " + modifiers + "\n"))
+    [problem] = raised.value.problems
+    assert problem.path == path
+    assert "twice" in problem.message
+
+
+def test_discounts_over_100_percent_on_a_component_are_an_error():
+    # 60 % on every component and 50 % on b: b would be billed -10 %.
+    text = (
+        TWO_COMPONENTS
+        + "modifiers:\n  discounts: [{percent: '60'}, {percent: '50', applies_to: [b]}]\n"
+    )
+    with pytest.raises(PlanError, match=r"discounts on component 'b' add up to 110 %"):
+        ratecard.load_plan(_yaml(text))
+    # 60 % and 40 % is exactly 100 %: allowed, the component is free.
+    plan = ratecard.load_plan(_yaml(text.replace("'50'", "'40'")))
+    assert len(plan.modifiers.discounts) == 2
+
+
 def test_malformed_yaml_names_the_line(tmp_path: Path):
     path = tmp_path / "broken.yaml"
     path.write_text("ratecard: 1\nid: p\ncomponents:\n  - {id: a, type: flat\n")

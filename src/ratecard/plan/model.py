@@ -121,7 +121,8 @@ def _component_ids(raw: Mapping[str, Any]) -> list[str]:
 
 def reference_problems(raw: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Cross-references a schema cannot express, checked on the raw (or dumped) plan: component
-    ids unique, modifiers naming existing components. Returns ``(path, message)`` pairs."""
+    ids unique, modifiers naming existing components (each once), discounts adding up to at
+    most 100 % on any component. Returns ``(path, message)`` pairs."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     ids = _component_ids(raw)
     seen: set[str] = set()
@@ -146,6 +147,45 @@ def reference_problems(raw: Mapping[str, Any]) -> list[tuple[tuple[str | int, ..
                         f"(components: {known})",
                     )
                 )
+            elif name in names[:position]:
+                problems.append(
+                    (
+                        ("modifiers", *path, position),
+                        f"names component {name!r} twice (a component is in the list or not)",
+                    )
+                )
+    problems += _discount_problems(modifiers, ids)
+    return problems
+
+
+def _discount_problems(
+    modifiers: Mapping[str, Any], ids: list[str]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Discounts that together take more than 100 % off a component (a negative charge)."""
+    entries = modifiers.get("discounts")
+    if not isinstance(entries, list):
+        return []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for component_id in dict.fromkeys(ids):
+        total = Decimal(0)
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                continue
+            names = entry.get("applies_to")
+            if names is not None and component_id not in (names if isinstance(names, list) else []):
+                continue
+            try:
+                total += to_decimal(entry.get("percent", 0))
+            except ValueError:
+                return []  # the schema reports the bad number itself
+        if total > 100:
+            problems.append(
+                (
+                    ("modifiers", "discounts"),
+                    f"discounts on component {component_id!r} add up to {total} %, more than "
+                    "100 %",
+                )
+            )
     return problems
 
 
