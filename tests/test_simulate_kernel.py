@@ -9,7 +9,9 @@ numerical integral of the lognormal.
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from decimal import Decimal, localcontext
+from inspect import signature
 from typing import Any
 
 import numpy as np
@@ -21,9 +23,9 @@ from pydantic import TypeAdapter
 from ratecard.charges.price_math import quantity_charge
 from ratecard.money import CONTEXT
 from ratecard.plan.prices import Price
-from ratecard.simulate.kernel import excess_share, price_row
+from ratecard.simulate.kernel import excess_share, price_kernel, price_row
 from ratecard.simulate.price_math import array_price
-from ratecard.simulate.program import GRADUATED, PACKAGE, UNIT, VOLUME
+from ratecard.simulate.program import GRADUATED, PACKAGE, UNIT, VOLUME, Program
 from tests.strategies import prices
 
 KINDS = {"unit": UNIT, "graduated": GRADUATED, "volume": VOLUME, "package": PACKAGE}
@@ -129,3 +131,11 @@ def test_excess_share_edges():
     assert excess_share(0.0, 100.0, 0.8) == 0.0  # no usage: nothing above the limit
     assert excess_share(400.0, 100.0, 0.0) == 0.75  # no spread: (400 - 100) / 400
     assert excess_share(400.0, 0.0, 0.8) == 1.0  # no limit: everything is above it
+
+
+def test_program_fields_are_the_kernel_arguments_in_order():
+    # Program.arrays() hands its fields to the kernel by position: a field moved in one and
+    # not the other would pass the wrong array of the same type, silently.
+    names = [f.name for f in fields(Program)][2:]
+    arguments = list(signature(price_kernel.py_func).parameters)
+    assert arguments[4 : 4 + len(names)] == names

@@ -60,5 +60,7 @@ UNSUPPORTED: tuple[str, ...] = (
     "time-of-day windows are evaluated on the first simulated month (daylight saving time "
     "shifts of later months are ignored)",
     "rounding: amounts are exact; invoices round each line to the minor unit",
+    "disputed outcomes of a component with a filter are credited in the share of confirmed "
+    "outcomes that pass the filter (sampled disputes carry no dimensions)",
 )
 """Plan features the simulator cannot price, or prices approximately."""

@@ -2,7 +2,7 @@
 
 The kernel reads a :class:`~ratecard.simulate.program.Program` (a plan flattened to arrays)
 and a block's usage arrays, and prices a tile of scenarios at a time: each step is a loop over
-the tile's months, and the steps that run through time (commitment terms, credit balances)
+the tile's scenario-months, and the steps that run through time (commitment terms, credit balances)
 loop over one scenario's months in order. Every step is the float64 counterpart of the exact
 evaluator (:func:`ratecard.charges.evaluate`, DESIGN.md section 3), in its order: seats, fair
 use (units above it unserved, never billed), included allowances consumed in plan order, price
@@ -264,6 +264,7 @@ def price_kernel(
     # and commitment discounts; otherwise they are the same rows.
     line = np.zeros((parts, width)) if disputes or committing else base
     reversal = np.zeros((parts, width))  # written for outcomes with disputes only
+    gross = np.zeros(width)  # the escalated, discounted charges the commitment counts
     taken = np.zeros(width)  # the share of the committed lines the commitment takes off
     active = np.ones(width)
     units = np.zeros(width)
@@ -335,8 +336,8 @@ def price_kernel(
             if has_served[k]:
                 for i in range(n):
                     units[i] = rows[source, k, i]
-                    kept = (units[i] - q[i]) / (units[i] if units[i] > 0.0 else 1.0)
-                    rows[_SERVED, k, i] *= kept
+                    share = (units[i] - q[i]) / (units[i] if units[i] > 0.0 else 1.0)
+                    rows[_SERVED, k, i] *= share
                     unserved[i] += q[i]
             else:
                 for i in range(n):
@@ -423,7 +424,7 @@ def price_kernel(
 
         # Escalation and discounts, then the commitment over the eligible components.
         for i in range(n):
-            taken[i] = 0.0
+            gross[i] = 0.0
             subtotal[i] = 0.0
         for p in range(parts):
             kept = part_kept[p]
@@ -435,22 +436,21 @@ def price_kernel(
                     base[p, i] *= kept
             if committing and part_committed[p]:
                 for i in range(n):
-                    taken[i] += base[p, i]
+                    gross[i] += base[p, i]
             elif not committing and not disputes:  # the line is the charge: add it now
                 for i in range(n):
                     subtotal[i] += base[p, i]
         if committing:
             # The running sum of the discounted gross within each term runs through time:
             # month after month, for the tile's scenarios side by side (a month opens or
-            # closes a term alike in every scenario). ``taken`` turns from the gross into the
-            # share of the committed lines the commitment takes off.
+            # closes a term alike in every scenario).
             for m in range(months):
                 opening, closing = m % term == 0, m % term == term - 1
                 for j in range(n // months):
                     i = j * months + m
                     if opening:
                         term_sum[j] = 0.0
-                    net = taken[i] * (1.0 - rate)
+                    net = gross[i] * (1.0 - rate)
                     before = term_sum[j]
                     term_sum[j] = before + net
                     if prepaid:

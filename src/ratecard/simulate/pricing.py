@@ -100,11 +100,11 @@ def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> Pla
     total_slot = np.array([totals.get(m, -1) for m in program.metrics], dtype=np.int64)
     disputed_slot = np.array([disputed.get(m, -1) for m in program.metrics], dtype=np.int64)
     modifiers = compiled.plan.modifiers
-    committed = modifiers.commitment is not None
+    commitment = modifiers.commitment
     out_total = np.empty(size)
     out_unserved = np.zeros((len(program.unserved_metrics), size))
-    out_shortfall = np.zeros(size if committed else 1)
-    out_forfeited = np.zeros(size if committed else 1)
+    out_shortfall = np.zeros(size if commitment and commitment.payment == "postpaid" else 1)
+    out_forfeited = np.zeros(size if commitment and commitment.payment == "prepaid" else 1)
     out_credits = np.zeros(size if modifiers.credits else 1)
     kernel: Callable[..., None] = price_kernel
     kernel(
