@@ -303,3 +303,44 @@ def test_simulator_matches_the_exact_evaluator(plan_data: dict[str, Any], body: 
         )
         simulated_unserved = sum(float(v[0, month]) for v in cost.unserved.values())
         assert simulated_unserved == pytest.approx(float(unserved), rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans(), usages(), st.integers(17, 40), st.integers(0, 2**32 - 1))
+def test_scenarios_priced_together_match_each_priced_alone(
+    plan_data: dict[str, Any], body: dict[str, Any], scenarios: int, seed: int
+):
+    """The kernel prices scenarios in tiles, with commitment and credit balances running
+    across each scenario's months side by side: a block of scenarios whose usage varies by
+    scenario and month (zeros included) must cost, scenario by scenario, what each costs
+    priced alone (which the test above ties to the exact evaluator)."""
+    plan = ratecard.load_plan(plan_data)
+    summary = _summaries(body, 1)[0]
+    block, layout, _ = block_of(summary)
+    compiled = compile_plan(plan, layout, START)
+    calendar = calendar_of(plan, START, MONTHS)
+    rng = np.random.default_rng(seed)
+    scale = rng.choice([0.0, 0.5, 1.0, 3.0], size=(scenarios, MONTHS))
+
+    def varied(a: np.ndarray[Any, Any]) -> Any:
+        return a[0, 0] * scale * rng.choice([1.0, 2.0], size=(scenarios, MONTHS))
+
+    together = Block(
+        varied(block.seats),
+        varied(block.active),
+        {k: varied(v) for k, v in block.totals.items()},
+        {k: varied(v) for k, v in block.disputed.items()},
+    )
+    cost = price_block(compiled, together, calendar)
+    for s in (0, scenarios // 2, scenarios - 1):
+        alone = Block(
+            together.seats[s : s + 1],
+            together.active[s : s + 1],
+            {k: v[s : s + 1] for k, v in together.totals.items()},
+            {k: v[s : s + 1] for k, v in together.disputed.items()},
+        )
+        single = price_block(compiled, alone, calendar)
+        assert np.array_equal(cost.total[s], single.total[0])
+        if cost.credits is not None:
+            assert single.credits is not None
+            assert np.array_equal(cost.credits[s], single.credits[0])
