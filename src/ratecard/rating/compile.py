@@ -295,7 +295,8 @@ def _metered_sql(
     elif isinstance(component, UsageComponent) and not value_based:
         earlier.append(name)
     q_units = f"(coalesce(x.total, 0) - {included})"
-    q = f"CAST(CAST({q_units} AS {CARRY}) * {lit(inv)} AS {CARRY})"
+    # without included units the billable units are a sum of quantities, of few decimals
+    q = dialect.product(q_units, inv, few=included == lit(ZERO))
     ctes.append(
         f"""{name}_tot AS (SELECT s.customer, coalesce(x.total, 0) AS total,
             coalesce(x.np, 0) AS np, coalesce(x.late, 0) AS late, coalesce(x.rev_u, 0) AS rev_u,
@@ -323,7 +324,7 @@ def _metered_sql(
             "pq" if package else "billable",
             "up",
             Decimal(1) if package else per,
-            mul("a", esc),
+            dialect.product("a", esc),
             "inc",
             late,
             "CAST(billable AS STRING)" if package else "sl",
@@ -560,7 +561,8 @@ def lines_sql(
         elif isinstance(component, SeatComponent):
             column = group.seat_columns[index]
             price = component.unit_price * esc
-            selects.append(_subscription_line(group, index, column, price, mul(column, price)))
+            exact = dialect.product(column, price)
+            selects.append(_subscription_line(group, index, column, price, exact))
         elif isinstance(component, UsageComponent | OutcomeComponent):
             metered = group.layout.metered[index]
             chain = earlier.setdefault(component.metric, [])

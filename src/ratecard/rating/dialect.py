@@ -132,6 +132,48 @@ class Dialect:
         )
         return self._narrow_first(amount, 18 - SCALE, narrow, wide)
 
+    def product(self, expr: str, factor: Decimal, few: bool = False) -> str:
+        """``mul(expr, factor)``, with a 64-bit spelling of the same computation where ``expr``
+        is small enough (see :meth:`_narrow_first`): the wide product of a fractional factor
+        is rounded back to 14 decimals by a 128-bit division per row.
+
+        The 64-bit spelling holds ``expr`` as a DECIMAL(18,s) and multiplies it by the factor's
+        literal, which DuckDB does in 64 bits for two DECIMALs of at most 18 digits whose
+        product has at most 18 decimals (an overflow is an error there, never a wider type:
+        the bound keeps the raw product below 10^18, ``expr`` rounded up included). ``s`` is
+        14, where the cast rounds ``expr`` exactly as the cast to the carry type does and the
+        product is rounded half away from zero at 14 decimals in 64 bits, as the wide cast
+        rounds it. With ``few`` (``expr`` usually has fewer decimals, as a sum of quantities
+        does) ``s`` is 14 less the factor's decimals, so that the product is exact; that path
+        is taken only where ``expr`` holds no more decimals (a check without a division where
+        its type has no more)."""
+        wide = mul(expr, factor)
+        if not self.hugeint or factor == 1:
+            return wide
+        number = factor.normalize()
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)
+        places = max(-exponent, 0)
+        if places == 0:  # an integer factor: the wide product needs no rounding either
+            return wide
+        raw = abs(int(number.scaleb(places)))
+        decimals = SCALE - places if few else SCALE
+        if decimals < 0 or decimals + places > 18:
+            return wide
+        # one less: the cast may round ``expr`` up to the bound, which must fit too
+        bound = 10 ** (18 - decimals) // raw - 1
+        if bound < 1:
+            return wide
+        held = f"CAST({expr} AS DECIMAL(18,{decimals}))"
+        narrow = f"{held} * {lit(number)}"
+        if decimals + places > SCALE:
+            narrow = f"CAST({narrow} AS DECIMAL(18,{SCALE}))"
+        narrow = f"CAST({narrow} AS {CARRY})"
+        if decimals < SCALE:
+            # only on rows within the bound, where the cast cannot overflow
+            narrow = f"CASE WHEN {held} = {expr} THEN {narrow} ELSE {wide} END"
+        return f"CASE WHEN {expr} > -{bound} AND {expr} < {bound} THEN {narrow} ELSE {wide} END"
+
     def share(self, amount: str, part: str, whole: str) -> str:
         """``x * part / whole``, rounded half up once, at 14 decimals, from ``amount`` =
         ``scaled(x, 14)`` (``x`` non-negative) and ``part``, ``whole`` = ``scaled(q, 6)`` of
@@ -200,7 +242,32 @@ class Dialect:
         s = int(size * Decimal(10) ** SCALE)
         u = self.scaled(units, SCALE)
         numerator = f"({u} + {s - 1})" if up else u
-        return f"CAST({self.idiv(numerator, str(s))} AS DECIMAL(28,0))"
+        wide = f"CAST({self.idiv(numerator, str(s))} AS DECIMAL(28,0))"
+        if not self.hugeint:
+            return wide
+        # in 64 bits while ``units`` is small: with size = n / 10^k (n an integer), the
+        # packages are those of the whole units of ``units * 10^k`` in packages of n (counted
+        # up, a fraction adds one), the same count; ``units`` rounded to 14 decimals as
+        # ``scaled`` rounds it
+        number = size.normalize()
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)
+        places = max(-exponent, 0)
+        n = int(number.scaleb(places))
+        bound = 10 ** (18 - SCALE - places) // 2 - 1
+        if places > 18 - SCALE or n < 1 or bound < 1:
+            return wide
+        held = f"CAST({units} AS DECIMAL(18,{SCALE}))"
+        if places:
+            held = f"({held} * {lit(Decimal(10) ** places)})"
+        whole = f"trunc({held})"
+        if up:
+            extra = f"CASE WHEN {held} > {whole} THEN {n} ELSE {n - 1} END"
+            count = f"(CAST({whole} AS BIGINT) + {extra})"
+        else:
+            count = f"CAST({whole} AS BIGINT)"
+        narrow = f"CAST({count} // {n} AS DECIMAL(28,0))"
+        return f"CASE WHEN {units} >= 0 AND {units} < {bound} THEN {narrow} ELSE {wide} END"
 
 
 DUCKDB = Dialect("duckdb")

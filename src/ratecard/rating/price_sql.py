@@ -17,7 +17,7 @@ from ratecard.plan.prices import (
     UnitPrice,
     VolumePrice,
 )
-from ratecard.rating.dialect import CARRY, Dialect, carried, lit, mul
+from ratecard.rating.dialect import CARRY, Dialect, carried, lit
 
 __all__ = ["ChargeSQL", "charge_sql", "tier_prices"]
 
@@ -57,7 +57,9 @@ def tier_prices(price: Price) -> list[tuple[Decimal, Decimal]]:
     return result
 
 
-def _graduated(price: GraduatedPrice | GraduatedPercentagePrice, q: str) -> ChargeSQL:
+def _graduated(
+    dialect: Dialect, price: GraduatedPrice | GraduatedPercentagePrice, q: str
+) -> ChargeSQL:
     prices = tier_prices(price)
     lower = ZERO
     entered: list[str] = []
@@ -69,7 +71,7 @@ def _graduated(price: GraduatedPrice | GraduatedPercentagePrice, q: str) -> Char
         enters = "TRUE" if index == 0 and price.flat_fee_at_zero else f"({q} > {lit(lower)})"
         top = q if upper is None else f"LEAST({q}, {lit(upper)})"
         inside = f"GREATEST(CAST({top} AS {CARRY}) - {lit(lower)}, {lit(ZERO)})"
-        amount = mul(inside, unit) + (f" + {lit(fee)}" if fee else "")
+        amount = dialect.product(inside, unit) + (f" + {lit(fee)}" if fee else "")
         amounts.append(f"CASE WHEN {enters} THEN {amount} ELSE {lit(ZERO)} END")
         slices.append(
             f"CASE WHEN {enters} THEN '{index}|' || CAST(CAST({inside} AS {CARRY}) AS STRING) END"
@@ -90,7 +92,7 @@ def _graduated(price: GraduatedPrice | GraduatedPercentagePrice, q: str) -> Char
     return ChargeSQL(total, unit_times, q, f"concat_ws(';', {', '.join(slices)})")
 
 
-def _volume(price: VolumePrice, q: str) -> ChargeSQL:
+def _volume(dialect: Dialect, price: VolumePrice, q: str) -> ChargeSQL:
     prices = tier_prices(price)
     branches = []
     for index, tier in enumerate(price.tiers[:-1]):
@@ -102,7 +104,7 @@ def _volume(price: VolumePrice, q: str) -> ChargeSQL:
         fee_sql = lit(fee)
         if index == 0 and fee and not price.flat_fee_at_zero:
             fee_sql = f"CASE WHEN {q} = 0 THEN {lit(ZERO)} ELSE {lit(fee)} END"
-        amount_branches.append(f"WHEN {index} THEN {mul(q, unit)} + {fee_sql}")
+        amount_branches.append(f"WHEN {index} THEN {dialect.product(q, unit)} + {fee_sql}")
 
     def unit_times(factor: Decimal) -> str:
         branches = []
@@ -124,18 +126,18 @@ def charge_sql(dialect: Dialect, price: Price, q: str) -> ChargeSQL:
     """The charge of ``price`` for the quantity ``q`` (see :func:`quantity_charge`)."""
     if isinstance(price, UnitPrice):
         unit = price.unit_price
-        return ChargeSQL(mul(q, unit), lambda factor: _times(unit, factor), q, "NULL")
+        return ChargeSQL(dialect.product(q, unit), lambda factor: _times(unit, factor), q, "NULL")
     if isinstance(price, GraduatedPrice | GraduatedPercentagePrice):
-        return _graduated(price, q)
+        return _graduated(dialect, price, q)
     if isinstance(price, VolumePrice):
-        return _volume(price, q)
+        return _volume(dialect, price, q)
     if isinstance(price, PackagePrice):
         free = price.free_units or ZERO
         billable = f"GREATEST(CAST({q} AS {CARRY}) - {lit(free)}, {lit(ZERO)})"
         packages = dialect.packages(billable, price.size, price.rounding == "up")
         package_price = price.package_price
         return ChargeSQL(
-            mul(packages, package_price),
+            dialect.product(packages, package_price),
             lambda factor: _times(package_price, factor),
             packages,
             "NULL",
