@@ -2,14 +2,14 @@
 
 The kernel reads a :class:`~ratecard.simulate.program.Program` (a plan flattened to arrays)
 and a block's usage arrays, and prices a tile of scenarios at a time: each step is a loop over
-the tile's scenario-months, and the steps that run through time (commitment terms, credit balances)
-loop over one scenario's months in order. Every step is the float64 counterpart of the exact
-evaluator (:func:`ratecard.charges.evaluate`, DESIGN.md section 3), in its order: seats, fair
-use (units above it unserved, never billed), included allowances consumed in plan order, price
-models, dimension and time-of-day factors (``kappa``, ``rho``), token categories, outcomes with
-disputes credited at the marginal price, component minimum and maximum, escalation, then the
-modifiers: discounts -> commitment (postpaid shortfall at term end, or prepaid drawdown and
-forfeit) -> minimum -> cap -> credits.
+the tile's scenario-months, and the steps that run through time (commitment terms, credit
+balances) go month by month, for the tile's scenarios side by side. Every step is the float64
+counterpart of the exact evaluator (:func:`ratecard.charges.evaluate`, DESIGN.md section 3), in
+its order: seats, fair use (units above it unserved, never billed), included allowances
+consumed in plan order, price models, dimension and time-of-day factors (``kappa``, ``rho``),
+token categories, outcomes with disputes credited at the marginal price, component minimum and
+maximum, escalation, then the modifiers: discounts -> commitment (postpaid shortfall at term
+end, or prepaid drawdown and forfeit) -> minimum -> cap -> credits.
 
 Numba compiles it once per machine (``cache=True`` keeps the machine code next to this file,
 or in the user's cache directory where that is read-only). Against a NumPy evaluator of the
@@ -83,7 +83,7 @@ TILE = 16
 months)`` arrays, so each step of the kernel is one short loop over ``TILE * months`` values
 that the compiler turns into vector instructions, on rows that stay in the processor's
 first-level caches. Only the steps that run through time (commitment terms, credit
-balances) loop over one scenario's months at a time."""
+balances) go month by month, for the tile's scenarios side by side."""
 
 
 @_inline
