@@ -13,12 +13,13 @@ from typer.testing import CliRunner
 
 import ratecard
 from ratecard.cli import app
-from ratecard.errors import PlanError, UsageError
+from ratecard.errors import UsageError
 from ratecard.rating.engine import rate_period
 from ratecard.rating.focus import FOCUS_COLUMNS
 from ratecard.rating.service import rate
 from ratecard.rating.subscriptions import load_subscriptions, month
 from ratecard.store import EventStore
+from tests.engine_helpers import write_jsonl
 
 D = Decimal
 PLAN = """\
@@ -166,6 +167,28 @@ def test_cli_rate_writes_invoices_and_focus(setup: tuple[Path, Path]) -> None:
     assert seat["ChargePeriodStart"].startswith("2026-10-01")
 
 
+def test_cli_rate_names_customers_rated_by_the_exact_evaluator(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    (folder / "fair.yaml").write_text(
+        "ratecard: 1\nid: fair\ncurrency: USD\ncomponents:\n"
+        "  - {id: seats, type: seat, unit_price: '30', fair_use: {metric: calls, quantity: 20}}\n"
+        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+    )
+    (folder / "fair-subs.yaml").write_text(
+        "subscriptions:\n  - {customer: acme, plan: fair.yaml, start: 2026-01-01, seats: 3}\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["rate", "--store", str(store_path), "--subscriptions", str(folder / "fair-subs.yaml"),
+         "--period", "2026-10", "--dry-run", "--out", str(folder / "inv.json")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "exact evaluator: 1 customers on plan fair (a fair_use limit" in result.output
+    # 3 seats * 30 = 90.00; 70 calls, fair use 3 * 20 = 60 served: 60 * 0.10 = 6.00
+    invoices = json.loads((folder / "inv.json").read_text())
+    assert [(i["customer"], i["total"]) for i in invoices] == [("acme", "96.00")]
+
+
 def test_cli_rate_parquet_outputs(setup: tuple[Path, Path]) -> None:
     folder, store_path = setup
     result = CliRunner().invoke(
@@ -220,42 +243,93 @@ def test_late_events_become_adjustments_on_the_next_period(setup: tuple[Path, Pa
     assert all(line.kind != "late_adjustment" for i in december.invoices for line in i.lines)
 
 
-def test_unsupported_features_are_named(tmp_path: Path) -> None:
-    plan = ratecard.load_plan(
+def test_plans_the_sql_does_not_rate_go_to_the_exact_evaluator(tmp_path: Path) -> None:
+    """Percentage prices, ``per: 3`` and fair use are not in the SQL; those customers are
+    priced by ``evaluate`` from the store's events, beside a customer the SQL rates."""
+    exotic = ratecard.load_plan(
         {
             "ratecard": 1,
-            "id": "p",
+            "id": "exotic",
             "components": [
                 {
                     "id": "fees",
                     "type": "usage",
                     "metric": "payments",
                     "per": 3,
-                    "price": {"model": "percentage", "percent": "2.9"},
+                    "price": {"model": "percentage", "percent": "2.9", "fixed_fee": "0.30"},
                 },
                 {
                     "id": "seats",
                     "type": "seat",
-                    "unit_price": "1",
-                    "fair_use": {"metric": "x", "quantity": 1},
+                    "unit_price": "10",
+                    "fair_use": {"metric": "calls", "quantity": 100},
+                },
+                {
+                    "id": "calls",
+                    "type": "usage",
+                    "metric": "calls",
+                    "price": {"model": "unit", "unit_price": "0.5"},
                 },
             ],
         }
     )
+    plain = ratecard.load_plan(
+        {
+            "ratecard": 1,
+            "id": "plain",
+            "components": [
+                {
+                    "id": "calls",
+                    "type": "usage",
+                    "metric": "calls",
+                    "price": {"model": "unit", "unit_price": "0.5"},
+                },
+            ],
+        }
+    )
+    events = [
+        {"id": "p1", "customer": "a", "timestamp": "2026-10-02T10:00:00Z", "metric": "payments",
+         "value": "100.00"},
+        {"id": "p2", "customer": "a", "timestamp": "2026-10-03T10:00:00Z", "metric": "payments",
+         "value": "20.00"},
+        {"id": "c1", "customer": "a", "timestamp": "2026-10-04T10:00:00Z", "metric": "calls",
+         "quantity": 150, "dimensions": {"region": "eu"}},
+        {"id": "c2", "customer": "a", "timestamp": "2026-10-05T10:00:00Z", "metric": "calls",
+         "quantity": 100},
+        {"id": "c3", "customer": "b", "timestamp": "2026-10-05T10:00:00Z", "metric": "calls",
+         "quantity": 100},
+        {"id": "old", "customer": "a", "timestamp": "2026-09-30T23:59:59Z", "metric": "calls",
+         "quantity": 1000},
+    ]  # fmt: skip
     from ratecard.rating.subscriptions import Subscription
 
-    with EventStore(":memory:") as store, pytest.raises(PlanError) as caught:
-        rate_period(
-            store,
-            [Subscription(customer="a", plan="p", start=month("2026-10").start, seats=D(1))],
-            {"p": plan},
-            month("2026-10"),
-        )
-    assert [p.path for p in caught.value.problems] == [
+    start = month("2026-10").start
+    subs = [
+        Subscription(customer="a", plan="x", start=start, seats=D(2)),
+        Subscription(customer="b", plan="p", start=start),
+    ]
+    with EventStore(":memory:") as store:
+        store.ingest([write_jsonl(tmp_path / "e.jsonl", events)])
+        run = rate_period(store, subs, {"x": exotic, "p": plain}, month("2026-10"))
+        invoices = {i.customer: i for i in run.invoices()}
+    assert run.exact is not None
+    assert [p.path for p in run.exact.reasons["exotic"]] == [
         "components[0].per",
         "components[0].price",
         "components[1].fair_use",
     ]
+    # fees: (2.9% of 100.00 + 0.30) + (2.9% of 20.00 + 0.30) = 3.20 + 0.88 = 4.08
+    # seats: 2 * 10 = 20.00; fair use 2 * 100 = 200 of the 250 calls served (September's
+    # 1000 are outside the period): 50 unserved, 200 * 0.5 = 100.00. Total 124.08.
+    lines = {(line.component, line.kind): line.amount for line in invoices["a"].lines}
+    assert lines == {
+        ("fees", "charge"): D("4.08"),
+        ("seats", "charge"): D("20.00"),
+        ("seats", "unserved"): D("0.00"),
+        ("calls", "charge"): D("100.00"),
+    }
+    assert invoices["a"].total == D("124.08")
+    assert invoices["b"].total == D("50.00")  # the SQL path: 100 * 0.5
 
 
 def test_invalid_token_requests_are_reported(tmp_path: Path) -> None:

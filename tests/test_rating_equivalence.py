@@ -27,10 +27,19 @@ factors = st.sampled_from(["0.5", "1", "1.10", "2", "0.75"])
 
 
 @st.composite
-def price_model(draw: Any, value_based: bool = False) -> dict[str, Any]:
+def price_model(draw: Any, value_based: bool = False, percentage: bool = False) -> dict[str, Any]:
     kind = draw(st.sampled_from(["unit", "graduated", "volume", "package"]))
     if value_based:
         kind = "graduated_percentage"
+    if percentage:  # each event priced in order: rated by the exact evaluator
+        price: dict[str, Any] = {"model": "percentage", "percent": draw(prices)}
+        if draw(st.booleans()):
+            price["fixed_fee"] = draw(st.sampled_from(["0.30", "1"]))
+        if draw(st.booleans()):
+            price["free_events"] = draw(st.sampled_from([1, 3]))
+        if draw(st.booleans()):
+            price["max_per_event"] = "2"
+        return price
     if kind == "unit":
         return {"model": "unit", "unit_price": draw(prices)}
     if kind == "package":
@@ -77,6 +86,10 @@ def multipliers(draw: Any, unit: bool) -> dict[str, Any] | None:
 
 @st.composite
 def plans(draw: Any) -> ratecard.Plan:
+    """Random plans; one in four uses features the SQL does not rate (fair use, per-user
+    allowances, percentage prices, per 3), whose customers the engine rates with the exact
+    evaluator from the store's events."""
+    exotic = draw(st.integers(0, 3)) == 0
     components: list[dict[str, Any]] = []
     if draw(st.booleans()):
         components.append({"id": "base", "type": "flat", "amount": draw(prices)})
@@ -90,11 +103,20 @@ def plans(draw: Any) -> ratecard.Plan:
         }
         if draw(st.booleans()):
             seat["included"] = {"metric": "calls", "quantity": draw(st.sampled_from([1, 20]))}
+            if exotic and draw(st.booleans()):  # per user: the exact evaluator's
+                seat["included"]["pooled"] = False
+        if exotic and draw(st.booleans()):  # fair use: the exact evaluator's
+            seat["fair_use"] = {
+                "metric": draw(st.sampled_from(["calls", "minutes"])),
+                "quantity": draw(st.sampled_from([5, 30])),
+                "pooled": draw(st.booleans()),
+            }
         components.append(seat)
     for index in range(draw(st.integers(1, 3))):
         metric = draw(st.sampled_from(["calls", "minutes"]))
         value_based = draw(st.integers(0, 6)) == 0
-        price = draw(price_model(value_based))
+        percentage = exotic and not value_based and draw(st.integers(0, 3)) == 0
+        price = draw(price_model(value_based, percentage))
         component: dict[str, Any] = {
             "id": f"u{index}",
             "type": "usage",
@@ -104,7 +126,10 @@ def plans(draw: Any) -> ratecard.Plan:
         if draw(st.booleans()):
             component["filter"] = {"model": draw(st.sampled_from(["a", ["a", "b"]]))}
         if not value_based and draw(st.booleans()):
-            component["per"] = draw(st.sampled_from(["4", "1000"]))
+            # per 3 has no terminating inverse: the exact evaluator's
+            component["per"] = draw(
+                st.sampled_from(["4", "1000", "3"] if exotic else ["4", "1000"])
+            )
         mult = draw(multipliers(price["model"] == "unit"))
         if mult:
             component["multipliers"] = mult
@@ -183,6 +208,8 @@ def events(draw: Any) -> list[dict[str, Any]]:
             dims["region"] = draw(st.sampled_from(["eu", "us", "ap"]))
         if draw(st.booleans()):
             dims["model"] = draw(st.sampled_from(["a", "b"]))
+        if draw(st.booleans()):
+            dims["user"] = draw(st.sampled_from(["u1", "u2"]))
         event: dict[str, Any] = {
             "id": f"e{number}",
             "customer": draw(st.sampled_from(["c1", "c2"])),

@@ -179,3 +179,31 @@ def test_spark_invoices_equal_duckdb_and_the_evaluator(tmp_path: Path, spark: An
         assert mine.to_dict() == local[sub.customer].to_dict()
         assert_same(mine, reference_invoice(plan, usage, sub))
     assert sum(i.total for i in distributed.values()) > 0
+
+
+def test_spark_rates_plans_outside_its_sql_with_the_exact_evaluator(
+    tmp_path: Path, spark: Any
+) -> None:
+    """A fair-use limit takes the plan to the exact evaluator on both engines: the events
+    still come from Spark (time-of-day calls, token requests and outcomes one by one)."""
+    from ratecard.rating.spark import rate_period_spark
+
+    document = {**PLAN, "components": [dict(c) for c in PLAN["components"]]}
+    document["components"][1]["fair_use"] = {"metric": "calls", "quantity": 4}
+    plan = ratecard.load_plan(document)
+    usage = events()
+    subs = [
+        Subscription(customer=f"c{i}", plan="p", start=date(2024, 3, 1), seats=Decimal(1 + i))
+        for i in range(3)
+    ]
+    parquet = tmp_path / "events.parquet"
+    with EventStore(tmp_path / "s.duckdb") as store:
+        store.ingest([write_jsonl(tmp_path / "e.jsonl", usage)])
+        store.export_parquet(parquet)
+    run = rate_period_spark(spark, str(parquet), subs, {"p": plan}, month("2026-10"))
+    assert run.exact is not None
+    assert [p.path for p in run.exact.reasons["spark"]] == ["components[1].fair_use"]
+    invoices = {i.customer: i for i in run.invoices()}
+    assert any(line.kind == "unserved" for i in invoices.values() for line in i.lines)
+    for sub in subs:
+        assert_same(invoices[sub.customer], reference_invoice(plan, usage, sub))

@@ -191,7 +191,7 @@ def _percentage_lines(
             Line(
                 "charge",
                 component.id,
-                f"{_title(component)}{note}{label}: {price.percent}% of {value} over "
+                f"{_title(component)}{note}{label}: {price.percent}% of {_num(value)} over "
                 f"{count} events",
                 value,
                 None,

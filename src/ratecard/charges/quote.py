@@ -109,9 +109,12 @@ def _drop_empty(lines: list[Line]) -> list[Line]:
     return [line for line in lines if line.exact_amount != 0 or (line.quantity or ZERO) != 0]
 
 
-def evaluate(plan: Plan, summary: UsageSummary, state: State | None = None) -> Invoice:
+def evaluate(
+    plan: Plan, summary: UsageSummary, state: State | None = None, *, extra: Sequence[Line] = ()
+) -> Invoice:
     """Price one period. ``state`` carries commitment and credit balances from the previous
-    period of the same contract; without it, the usage summary's ``carry`` is used."""
+    period of the same contract; without it, the usage summary's ``carry`` is used. ``extra``
+    lines (adjustments for an earlier period) are added after the modifiers, as they are."""
     with decimal.localcontext(CONTEXT):
         if state is None:
             state = _state_from_carry(plan, summary)
@@ -132,6 +135,7 @@ def evaluate(plan: Plan, summary: UsageSummary, state: State | None = None) -> I
             billed,
         )
         state = apply_modifiers(plan, lines, ctx, state)
+        lines.extend(extra)
         rounded = round_lines(lines, currency, mode, scope)
         subtotal = sum((line.amount for line in rounded if line.kind != "credit"), ZERO)
         total = sum((line.amount for line in rounded), ZERO)

@@ -165,6 +165,14 @@ def rate(
     for currency, amount in sorted(totals.items()):
         table.add_row(currency, f"{amount:,}")
     out.print(table)
+    exact = result.run.exact
+    if exact is not None:
+        for plan_id, features in sorted(exact.reasons.items()):
+            customers = sum(1 for inputs in exact.inputs if inputs.plan.id == plan_id)
+            out.print(
+                f"exact evaluator: {customers:,} customers on plan {plan_id} "
+                f"({'; '.join(sorted({p.message for p in features}))}: not in the SQL engine)"
+            )
     for item in result.late:
         out.print(
             f"late: {item.events} events for {item.customer} in {item.period.label} "

@@ -27,12 +27,13 @@ from ratecard.rating.assemble import assemble
 from ratecard.rating.compile import LINE_COLUMNS, Group, base_sql, lines_sql, requests_sql
 from ratecard.rating.customers import CustomerInputs, as_columns, customer_inputs
 from ratecard.rating.dialect import DUCKDB, Dialect
+from ratecard.rating.exact import ExactCustomers, exact_customers, metric_table, usage_queries
 from ratecard.rating.layout import layout_plan
 from ratecard.rating.subscriptions import Period, Subscription
-from ratecard.rating.support import check_supported
+from ratecard.rating.support import unsupported
 from ratecard.store.events import EventStore
 
-__all__ = ["RatingRun", "plan_groups", "rate_period"]
+__all__ = ["RatingRun", "plan_groups", "rate_period", "split_by_support"]
 
 CARRY_TYPE = pa.decimal128(28, 14)
 Q14 = Decimal(1).scaleb(-14)
@@ -56,6 +57,7 @@ class RatingRun:
     groups: list[Group]
     customers: dict[int, list[CustomerInputs]]  # plan group -> customers
     lines: pa.Table  # LINE_COLUMNS + amount (rounded half up per line)
+    exact: ExactCustomers | None = None  # customers whose plan the SQL does not rate
 
     def invoices(
         self,
@@ -80,6 +82,32 @@ class RatingRun:
                     states.get(inputs.customer),
                     extra.get(inputs.customer, ()),
                 )
+        if self.exact is not None:
+            yield from self.exact.invoices(extra, states)
+
+
+def split_by_support(
+    subs: Sequence[Subscription], plans: dict[str, Plan]
+) -> tuple[list[Subscription], list[Subscription], dict[str, list[Problem]]]:
+    """(subscriptions the SQL rates, those the exact evaluator rates, and why: plan id ->
+    the features of its plan that the SQL does not rate)."""
+    reasons = {key: unsupported(plans[key]) for key in {s.plan for s in subs}}
+    vector = [s for s in subs if not reasons[s.plan]]
+    exact = [s for s in subs if reasons[s.plan]]
+    return vector, exact, {plans[k].id: found for k, found in reasons.items() if found}
+
+
+def exact_tables(subs: Sequence[Subscription], plans: dict[str, Plan]) -> dict[str, pa.Table]:
+    """The tables :func:`ratecard.rating.exact.usage_queries` reads."""
+    return {
+        "exact_subs": pa.table(
+            {
+                "customer": pa.array([s.customer for s in subs], pa.string()),
+                "plan_key": pa.array([s.plan for s in subs], pa.string()),
+            }
+        ),
+        "exact_metrics": metric_table(plans, sorted({s.plan for s in subs})),
+    }
 
 
 def plan_groups(
@@ -89,9 +117,8 @@ def plan_groups(
     period: Period,
     dims: Sequence[tuple[Any, dict[str, str]]],
 ) -> tuple[list[Group], dict[int, list[CustomerInputs]], dict[str, pa.Table]]:
-    """Plan groups (plan x escalation), their customers, and the input tables to register."""
-    for key in {s.plan for s in subs}:
-        check_supported(plans[key])
+    """Plan groups (plan x escalation), their customers, and the input tables to register;
+    every plan of ``subs`` must be one the SQL rates (:func:`split_by_support`)."""
     inputs = customer_inputs(list(subs), plans, period)
     layouts = {key: layout_plan(plans[key], dims) for key in {s.plan for s in subs}}
     groups: dict[tuple[str, Decimal], Group] = {}
@@ -239,8 +266,36 @@ def rate_period(
     plans: dict[str, Plan],
     period: Period,
 ) -> RatingRun:
-    """Rate every subscribed customer's usage in ``period`` inside the store's DuckDB."""
+    """Rate every subscribed customer's usage in ``period`` inside the store's DuckDB; the
+    customers on plans the SQL does not rate are priced by the exact evaluator."""
     con = store.con
+    vector, exact, reasons = split_by_support(subs, plans)
+    groups: list[Group] = []
+    members: dict[int, list[CustomerInputs]] = {}
+    parts: list[pa.Table] = []
+    if vector:
+        groups, members, parts = _rate_sql(con, vector, plans, period)
+    lines = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
+    run = RatingRun(period, groups, members, lines)
+    if exact:
+        tables = exact_tables(exact, plans)
+        summed, raw = usage_queries(
+            "events e JOIN dims d ON d.dims_id = e.dims_id", "d.dims", period
+        )
+        for name, table in tables.items():
+            con.register(name, table)
+        try:
+            rows = con.execute(summed).fetchall(), con.execute(raw).fetchall()
+        finally:
+            for name in tables:
+                con.unregister(name)
+        run.exact = exact_customers(exact, plans, period, reasons, *rows)
+    return run
+
+
+def _rate_sql(
+    con: Any, subs: Sequence[Subscription], plans: dict[str, Plan], period: Period
+) -> tuple[list[Group], dict[int, list[CustomerInputs]], list[pa.Table]]:
     dims = [(k, json.loads(d)) for k, d in con.execute("SELECT dims_id, dims FROM dims").fetchall()]
     groups, members, tables = plan_groups(DUCKDB, subs, plans, period, dims)
     base, requests, queries = statements(DUCKDB, groups, period, "dims_id")
@@ -258,5 +313,4 @@ def rate_period(
                 con.unregister(name)
             con.execute("DROP TABLE IF EXISTS base")
             con.execute("DROP TABLE IF EXISTS req")
-    lines = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
-    return RatingRun(period, groups, members, lines)
+    return groups, members, parts

@@ -61,11 +61,10 @@ def issued_customers(store: EventStore, period: Period) -> list[str]:
 
 
 def issued_invoice(store: EventStore, customer: str, period: Period) -> dict[str, Any]:
-    row = store.con.execute(
+    (row,) = store.con.execute(
         "SELECT invoice FROM issued WHERE customer = ? AND period_start = ?",
         [customer, period.start],
-    ).fetchone()
-    assert row is not None
+    ).fetchall()
     document: dict[str, Any] = json.loads(row[0])
     return document
 

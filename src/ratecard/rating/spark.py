@@ -20,7 +20,16 @@ import pyarrow as pa
 from ratecard.plan.model import Plan
 from ratecard.rating.compile import LINE_COLUMNS
 from ratecard.rating.dialect import SPARK
-from ratecard.rating.engine import REQUEST_CHECK, RatingRun, check_requests, plan_groups, statements
+from ratecard.rating.engine import (
+    REQUEST_CHECK,
+    RatingRun,
+    check_requests,
+    exact_tables,
+    plan_groups,
+    split_by_support,
+    statements,
+)
+from ratecard.rating.exact import exact_customers, usage_queries
 from ratecard.rating.subscriptions import Period, Subscription
 
 if TYPE_CHECKING:
@@ -70,6 +79,8 @@ def _spark_type(kind: pa.DataType) -> Any:
         return types.LongType()
     if pa.types.is_decimal(kind):
         return types.DecimalType(kind.precision, kind.scale)
+    if pa.types.is_boolean(kind):
+        return types.BooleanType()
     raise TypeError(f"no Spark type for {kind}")
 
 
@@ -90,10 +101,27 @@ def rate_period_spark(
     plans: dict[str, Plan],
     period: Period,
 ) -> RatingRun:
-    """Rate every subscribed customer's usage in ``period`` from Parquet ``events``."""
+    """Rate every subscribed customer's usage in ``period`` from Parquet ``events``; the
+    customers on plans the SQL does not rate are priced by the exact evaluator."""
     paths = [events] if isinstance(events, str) else list(events)
     frame = spark.read.parquet(*paths)
     frame.createOrReplaceTempView("events")
+    vector, exact, reasons = split_by_support(subs, plans)
+    run = RatingRun(period, [], {}, pa.table({}))
+    if vector:
+        run = _rate_sql(spark, vector, plans, period)
+    if exact:
+        for name, table in exact_tables(exact, plans).items():
+            _frame(spark, table).createOrReplaceTempView(name)
+        summed, raw = usage_queries("events e", "e.dims", period, "unix_micros({})")
+        rows = [[tuple(r) for r in spark.sql(sql).collect()] for sql in (summed, raw)]
+        run.exact = exact_customers(exact, plans, period, reasons, *rows)
+    return run
+
+
+def _rate_sql(
+    spark: SparkSession, subs: Sequence[Subscription], plans: dict[str, Plan], period: Period
+) -> RatingRun:
     dims = [
         (row[0], json.loads(row[0]))
         for row in spark.sql("SELECT DISTINCT dims FROM events").collect()

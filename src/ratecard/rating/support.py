@@ -1,10 +1,10 @@
-"""Which plan features the vectorized engines rate, and a clear error for the rest."""
+"""Which plan features the SQL engines rate; the rest go to the exact evaluator."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ratecard.errors import PlanError, Problem
+from ratecard.errors import Problem
 from ratecard.plan.components import (
     OutcomeComponent,
     SeatComponent,
@@ -14,7 +14,7 @@ from ratecard.plan.components import (
 from ratecard.plan.model import Plan
 from ratecard.plan.prices import PercentagePrice
 
-__all__ = ["check_supported", "inverse", "needs_python_pipeline"]
+__all__ = ["inverse", "needs_python_pipeline", "unsupported"]
 
 
 def inverse(per: Decimal) -> Decimal | None:
@@ -28,37 +28,30 @@ def inverse(per: Decimal) -> Decimal | None:
     return result if result * per == 1 else None
 
 
-def check_supported(plan: Plan) -> None:
-    """Raise :class:`PlanError` naming every feature of ``plan`` the engines do not rate."""
+def unsupported(plan: Plan) -> list[Problem]:
+    """Every feature of ``plan`` the SQL engines do not rate (customers on such a plan are
+    rated by the exact evaluator, :mod:`ratecard.rating.exact`)."""
     problems: list[Problem] = []
 
-    def unsupported(index: int, path: str, what: str) -> None:
-        problems.append(
-            Problem(
-                f"{what} is not supported by the vectorized rating engine "
-                "(use `ratecard quote`, the exact evaluator)",
-                f"components[{index}]{path}",
-                f"plan {plan.id}",
-            )
-        )
+    def note(index: int, path: str, what: str) -> None:
+        problems.append(Problem(what, f"components[{index}]{path}", f"plan {plan.id}"))
 
     for index, component in enumerate(plan.components):
         if isinstance(component, SeatComponent):
             if component.fair_use_limits:
-                unsupported(index, ".fair_use", "a fair_use limit")
+                note(index, ".fair_use", "a fair_use limit")
             if any(not a.pooled for a in component.allowances):
-                unsupported(index, ".included", "a per-user (pooled: false) allowance")
+                note(index, ".included", "a per-user (pooled: false) allowance")
         if (
             isinstance(component, UsageComponent | OutcomeComponent | TokensComponent)
             and inverse(component.per) is None
         ):
-            unsupported(index, ".per", f"per {component.per} (only 2^a * 5^b, e.g. 1000000)")
+            note(index, ".per", f"per {component.per} (only 2^a * 5^b, e.g. 1000000)")
         if isinstance(component, UsageComponent | OutcomeComponent) and isinstance(
             component.price, PercentagePrice
         ):
-            unsupported(index, ".price", "a percentage price (each event priced in order)")
-    if problems:
-        raise PlanError(problems)
+            note(index, ".price", "a percentage price (each event priced in order)")
+    return problems
 
 
 def needs_python_pipeline(plan: Plan) -> bool:

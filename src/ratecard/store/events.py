@@ -190,8 +190,7 @@ class EventStore:
         con.unregister("batch_rows")
 
     def _next_batch(self) -> int:
-        batch = self.con.execute("SELECT coalesce(max(batch), 0) + 1 FROM batches").fetchone()
-        assert batch is not None
+        (batch,) = self.con.execute("SELECT coalesce(max(batch), 0) + 1 FROM batches").fetchall()
         return int(batch[0])
 
     def _commit_batch(self, report: IngestReport) -> None:
@@ -242,12 +241,13 @@ class EventStore:
 
     # -- queries -----------------------------------------------------------------------
     def count(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM events").fetchone()
-        return int(row[0]) if row else 0
+        # fetchall: a result left half-read blocks the connection's next registration
+        (row,) = self.con.execute("SELECT count(*) FROM events").fetchall()
+        return int(row[0])
 
     def watermark(self) -> int:
-        row = self.con.execute("SELECT coalesce(max(batch), 0) FROM batches").fetchone()
-        return int(row[0]) if row else 0
+        (row,) = self.con.execute("SELECT coalesce(max(batch), 0) FROM batches").fetchall()
+        return int(row[0])
 
     def export_parquet(self, path: Path) -> None:
         """The events with their dimensions as JSON text, for the distributed engine."""
