@@ -110,16 +110,24 @@ def _drop_empty(lines: list[Line]) -> list[Line]:
 
 
 def evaluate(
-    plan: Plan, summary: UsageSummary, state: State | None = None, *, extra: Sequence[Line] = ()
+    plan: Plan,
+    summary: UsageSummary,
+    state: State | None = None,
+    *,
+    extra: Sequence[Line] = (),
+    records: Sequence[Record] | None = None,
 ) -> Invoice:
     """Price one period. ``state`` carries commitment and credit balances from the previous
     period of the same contract; without it, the usage summary's ``carry`` is used. ``extra``
-    lines (adjustments for an earlier period) are added after the modifiers, as they are."""
+    lines (adjustments for an earlier period) are added after the modifiers, as they are.
+    ``records`` stand for the summary's usage and events when given, in the order
+    :func:`~ratecard.charges.records.records_of` gives (usage lines, then events by time)."""
     with decimal.localcontext(CONTEXT):
         if state is None:
             state = _state_from_carry(plan, summary)
         escalation = escalation_factor(plan, summary)
-        records = records_of(summary)
+        if records is None:
+            records = records_of(summary)
         lines = component_lines(plan, summary, records, escalation)
         component_limits(plan, lines, escalation)
         mode, scope = plan.rounding.mode, plan.rounding.scope

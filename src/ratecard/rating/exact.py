@@ -20,13 +20,13 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
 from ratecard.charges.invoice import Invoice, Line, State
 from ratecard.charges.quote import evaluate
+from ratecard.charges.records import Record
 from ratecard.charges.tokens import TOKEN_METRICS
 from ratecard.errors import Problem
 from ratecard.plan.components import (
@@ -39,8 +39,8 @@ from ratecard.plan.model import Plan
 from ratecard.plan.prices import PercentagePrice
 from ratecard.rating.customers import CustomerInputs, customer_inputs
 from ratecard.rating.subscriptions import Period, Subscription
-from ratecard.usage.model import Event, UsageLine, UsageSummary
 from ratecard.usage.model import Period as UsagePeriod
+from ratecard.usage.model import UsageSummary
 
 __all__ = ["ExactCustomers", "event_metrics", "exact_customers", "metric_table", "usage_queries"]
 
@@ -124,35 +124,39 @@ def usage_queries(events: str, dims: str, period: Period, moment: str = "{}") ->
 
 @dataclass
 class ExactCustomers:
-    """The customers of a rating run priced by the exact evaluator."""
+    """The customers of a rating run priced by the exact evaluator, with their usage as the
+    evaluator's records (usage lines first, then events by time, as ``records_of`` orders
+    a usage summary's)."""
 
     period: Period
-    plans: dict[str, Plan]
     inputs: list[CustomerInputs] = field(default_factory=list)
-    usage: dict[str, list[UsageLine]] = field(default_factory=dict)
-    events: dict[str, list[Event]] = field(default_factory=dict)
+    records: dict[str, list[Record]] = field(default_factory=dict)
     reasons: dict[str, list[Problem]] = field(default_factory=dict)  # plan id -> features
 
     def summary(self, inputs: CustomerInputs) -> UsageSummary:
-        """The usage summary ``quote`` would be given for this customer and period."""
+        """The usage summary ``quote`` would be given for this customer and period, less the
+        usage itself (its records)."""
         return UsageSummary.model_construct(
             period=UsagePeriod.model_construct(start=self.period.start, end=self.period.end),
             customer=inputs.customer,
             contract_start=inputs.contract_start,
             seats=inputs.seats,
             seat_days=inputs.seat_days,
-            usage=self.usage.get(inputs.customer, []),
-            events=self.events.get(inputs.customer, []),
+            usage=[],
+            events=[],
             carry=None,
         )
 
-    def invoices(self, extra: dict[str, list[Line]], states: dict[str, State]) -> Iterator[Invoice]:
+    def invoices(
+        self, extra: dict[str, list[Line]], states: dict[str, State]
+    ) -> Iterator[Invoice]:
         for inputs in self.inputs:
             yield evaluate(
                 inputs.plan,
                 self.summary(inputs),
                 states.get(inputs.customer),
                 extra=extra.get(inputs.customer, ()),
+                records=self.records.get(inputs.customer, ()),
             )
 
 
@@ -164,8 +168,8 @@ def exact_customers(
     summed: Sequence[tuple[Any, ...]],
     raw: Sequence[tuple[Any, ...]],
 ) -> ExactCustomers:
-    """Gather the rows of :func:`usage_queries` into each customer's usage lines and events."""
-    result = ExactCustomers(period, plans, customer_inputs(list(subs), plans, period))
+    """Gather the rows of :func:`usage_queries` into each customer's records."""
+    result = ExactCustomers(period, customer_inputs(list(subs), plans, period))
     result.reasons = reasons
     parsed: dict[str, dict[str, str]] = {}
 
@@ -174,41 +178,36 @@ def exact_customers(
             parsed[text] = {str(k): str(v) for k, v in json.loads(text).items()}
         return parsed[text]
 
-    usage: dict[str, list[UsageLine]] = defaultdict(list)
+    records: dict[str, list[Record]] = defaultdict(list)
     for customer, metric, dims, quantity, value in summed:
-        usage[customer].append(
-            UsageLine.model_construct(
-                metric=metric,
-                quantity=Decimal(quantity),
-                dimensions=dimensions(dims),
-                value=None if value is None else Decimal(value),
+        records[customer].append(
+            Record(
+                {metric: quantity},
+                dimensions(dims),
+                value=value,
+                aggregated=True,
+                ref=f"{metric} of customer {customer}",
             )
         )
-    # One event per (source, id): the rows of a request that used several metrics become
-    # one ``quantities`` map again, as the event was written.
+    # One record per event (source, id): the rows of a request that used several metrics
+    # become one record again, as the event was written.
     requests: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
     for row in raw:
         requests.setdefault((row[0], row[1], row[2]), []).append(row)
-    events: dict[str, list[Event]] = defaultdict(list)
     for rows in requests.values():
-        customer, source, ident, ts, metric, quantity, dims, status, attributed, value = rows[0]
-        several = len(rows) > 1
-        events[customer].append(
-            Event.model_construct(
-                id=ident,
-                customer=customer,
-                source=source,
-                timestamp=_aware(ts),
-                metric=None if several else metric,
-                quantity=None if several else Decimal(quantity),
-                quantities={r[4]: Decimal(r[5]) for r in rows} if several else None,
-                dimensions=dimensions(dims),
-                status=status,
-                attributed_at=_aware(attributed),
-                value=None if value is None else Decimal(value),
+        customer, source, ident, ts, _, _, dims, status, attributed, value = rows[0]
+        records[customer].append(
+            Record(
+                {row[4]: row[5] for row in rows},
+                dimensions(dims),
+                _aware(ts),
+                status,
+                _aware(attributed),
+                value,
+                ref=f"event {source}/{ident}",
             )
         )
-    result.usage, result.events = dict(usage), dict(events)
+    result.records = dict(records)
     return result
 
 
