@@ -6,6 +6,7 @@ This walks subscriptions (one small record per customer), never events.
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,7 +19,7 @@ from ratecard.plan.components import SeatComponent
 from ratecard.plan.model import Plan
 from ratecard.rating.subscriptions import Period, Subscription
 
-__all__ = ["CustomerInputs", "customer_inputs", "escalation"]
+__all__ = ["CustomerInputs", "Customers", "Profile", "customer_inputs", "escalation"]
 
 
 @dataclass(slots=True)
@@ -92,43 +93,84 @@ def _entitlements(
     return counted, billed, included, missing
 
 
-def customer_inputs(
-    subs: list[Subscription], plans: dict[str, Plan], period: Period
-) -> list[CustomerInputs]:
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Everything a rating run needs of a customer but its name; customers whose
+    subscriptions agree on plan, dates and seats share one."""
+
+    plan_key: str
+    plan: Plan
+    contract_start: date
+    escalation: Decimal
+    seats: Decimal | None
+    seat_days: Decimal | None
+    billed: dict[int, Decimal]
+    counted: dict[int, Decimal]
+    included: dict[str, Decimal]
+
+
+@dataclass
+class Customers:
+    """Customers in subscription order, each with the index of its profile in ``profiles``
+    (which several such lists may share): per-customer work is a name and an integer."""
+
+    profiles: list[Profile]
+    names: list[str] = field(default_factory=list)
+    profile_of: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self) -> Iterator[CustomerInputs]:
+        for name, index in zip(self.names, self.profile_of, strict=True):
+            p = self.profiles[index]
+            yield CustomerInputs(
+                name, p.plan_key, p.plan, p.contract_start, p.escalation, p.seats,
+                p.seat_days, p.billed, p.counted, p.included,
+            )  # fmt: skip
+
+
+def customer_inputs(subs: list[Subscription], plans: dict[str, Plan], period: Period) -> Customers:
     days = Decimal((period.end - period.start).days)
-    result = []
+    result = Customers([])
     problems = []
     has_seats = {
         key: any(isinstance(c, SeatComponent) for c in plan.components)
         for key, plan in plans.items()
     }
     cache: dict[tuple[str, Decimal | None, Decimal | None], Any] = {}
-    # Customers whose subscriptions agree on plan, dates and seats (no seat changes) share
-    # every input but their name: worked out once per such profile. Seats key by their
-    # spelling, so that equal seats written differently ("5", "5.0") keep their own.
-    profiles: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[str]]] = {}
+    # Seats key by their spelling, so that equal seats written differently ("5", "5.0")
+    # keep their own; a subscription with seat changes gets a profile of its own.
+    known: dict[tuple[Any, ...], int] = {}
+    missing_of: dict[int, list[str]] = {}
+    names, profile_of = result.names, result.profile_of
     for sub in subs:
-        profile = (
+        key = (
             None
             if sub.seat_changes
             else (sub.plan, sub.start, sub.end, None if sub.seats is None else str(sub.seats))
         )
-        shared = profiles.get(profile) if profile is not None else None
-        if shared is None:
+        index = known.get(key) if key is not None else None
+        if index is None:
             plan = plans[sub.plan]
             seats, seat_days = _seats(sub, period) if has_seats[sub.plan] else (None, None)
-            key = (sub.plan, seats, seat_days)
-            if key not in cache:
-                cache[key] = _entitlements(plan, seats, seat_days, days)
-            counted, billed, included, missing = cache[key]
+            entitled = (sub.plan, seats, seat_days)
+            if entitled not in cache:
+                cache[entitled] = _entitlements(plan, seats, seat_days, days)
+            counted, billed, included, missing = cache[entitled]
             contract_start = min(sub.start, period.start)
             factor = escalation(plan, contract_start, period.start)
-            fields = (plan, contract_start, factor, seats, seat_days, billed, counted, included)
-            shared = (fields, missing)
-            if profile is not None:
-                profiles[profile] = shared
-        fields, missing = shared
-        for component_id in missing:
+            index = len(result.profiles)
+            profile = Profile(
+                sub.plan, plan, contract_start, factor, seats, seat_days, billed, counted, included
+            )
+            result.profiles.append(profile)
+            missing_of[index] = missing
+            if key is not None:
+                known[key] = index
+        names.append(sub.customer)
+        profile_of.append(index)
+        for component_id in missing_of[index]:
             problems.append(
                 Problem(
                     f"customer {sub.customer!r}: the plan's seat component {component_id!r} "
@@ -136,19 +178,6 @@ def customer_inputs(
                     "seats",
                 )
             )
-        result.append(CustomerInputs(sub.customer, sub.plan, *fields))
     if problems:
         raise UsageError(problems)
     return result
-
-
-def as_columns(
-    rows: list[CustomerInputs], seat_ids: list[int], metrics: list[str]
-) -> dict[str, Any]:
-    return {
-        "customer": [r.customer for r in rows],
-        **{f"seat_{i}": [r.billed.get(i, Decimal(0)) for r in rows] for i in seat_ids},
-        **{
-            f"inc_{j}": [r.included.get(m, Decimal(0)) for r in rows] for j, m in enumerate(metrics)
-        },
-    }

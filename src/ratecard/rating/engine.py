@@ -25,7 +25,7 @@ from ratecard.plan.components import SeatComponent
 from ratecard.plan.model import Plan
 from ratecard.rating.assemble import assemble
 from ratecard.rating.compile import LINE_COLUMNS, Group, base_sql, lines_sql, requests_sql
-from ratecard.rating.customers import CustomerInputs, as_columns, customer_inputs
+from ratecard.rating.customers import Customers, customer_inputs
 from ratecard.rating.dialect import DUCKDB, Dialect
 from ratecard.rating.exact import ExactCustomers, exact_customers, metric_table, usage_queries
 from ratecard.rating.layout import layout_plan
@@ -55,7 +55,7 @@ class RatingRun:
 
     period: Period
     groups: list[Group]
-    customers: dict[int, list[CustomerInputs]]  # plan group -> customers
+    customers: dict[int, Customers]  # plan group -> its customers
     lines: pa.Table  # LINE_COLUMNS + amount (rounded half up per line)
     exact: ExactCustomers | None = None  # customers whose plan the SQL does not rate
 
@@ -116,36 +116,48 @@ def plan_groups(
     plans: dict[str, Plan],
     period: Period,
     dims: Sequence[tuple[Any, dict[str, str]]],
-) -> tuple[list[Group], dict[int, list[CustomerInputs]], dict[str, pa.Table]]:
+) -> tuple[list[Group], dict[int, Customers], dict[str, pa.Table]]:
     """Plan groups (plan x escalation), their customers, and the input tables to register;
     every plan of ``subs`` must be one the SQL rates (:func:`split_by_support`)."""
-    inputs = customer_inputs(list(subs), plans, period)
+    people = customer_inputs(list(subs), plans, period)
     layouts = {key: layout_plan(plans[key], dims) for key in {s.plan for s in subs}}
     groups: dict[tuple[str, Decimal], Group] = {}
-    members: dict[int, list[CustomerInputs]] = defaultdict(list)
-    for row in inputs:
-        group_key = (row.plan_key, row.escalation)
+    members: dict[int, Customers] = {}
+    group_of: list[int] = []  # profile -> plan group
+    for profile in people.profiles:
+        group_key = (profile.plan_key, profile.escalation)
         if group_key not in groups:
-            groups[group_key] = Group(len(groups), layouts[row.plan_key], row.escalation)
-        members[groups[group_key].pg].append(row)
+            group = Group(len(groups), layouts[profile.plan_key], profile.escalation)
+            groups[group_key] = group
+            members[group.pg] = Customers(people.profiles)
+        group_of.append(groups[group_key].pg)
+    for name, index in zip(people.names, people.profile_of, strict=True):
+        customers = members[group_of[index]]
+        customers.names.append(name)
+        customers.profile_of.append(index)
     tables: dict[str, pa.Table] = {}
     subs_cols: dict[str, list[Any]] = {"pg": [], "customer": []}
     codes: dict[tuple[str, Any], dict[int, int]] = defaultdict(dict)  # (metric, dkey) -> codes
     tcodes: dict[str, list[Any]] = {"pg": [], "comp": [], "dkey": [], "dg": []}
     for group in groups.values():
         plan = group.layout.plan
-        rows = members[group.pg]
-        subs_cols["pg"] += [group.pg] * len(rows)
-        subs_cols["customer"] += [r.customer for r in rows]
+        customers = members[group.pg]
+        subs_cols["pg"] += [group.pg] * len(customers)
+        subs_cols["customer"] += customers.names
         seat_ids = [i for i, c in enumerate(plan.components) if isinstance(c, SeatComponent)]
-        metrics = sorted({m for r in rows for m in r.included})
+        profiles = [p for p, pg in zip(people.profiles, group_of, strict=True) if pg == group.pg]
+        metrics = sorted({m for p in profiles for m in p.included})
         group.seat_columns = {i: f"seat_{i}" for i in seat_ids}
         group.included_columns = {m: f"inc_{j}" for j, m in enumerate(metrics)}
-        columns = as_columns(rows, seat_ids, metrics)
-        arrays = {
-            name: pa.array(values) if name == "customer" else _carry_array(values)
-            for name, values in columns.items()
-        }
+        # Each column is worked out once per profile, then taken for every customer.
+        which = pa.array(customers.profile_of, pa.int64())
+        arrays = {"customer": pa.array(customers.names, pa.string())}
+        for i in seat_ids:
+            values = [p.billed.get(i, Decimal(0)) for p in people.profiles]
+            arrays[f"seat_{i}"] = _carry_array(values).take(which)
+        for j, m in enumerate(metrics):
+            values = [p.included.get(m, Decimal(0)) for p in people.profiles]
+            arrays[f"inc_{j}"] = _carry_array(values).take(which)
         tables[f"subs_{group.pg}"] = pa.table(arrays)
         for metric, dkey, code in group.layout.codes:
             codes[(metric, dkey)][group.pg] = code
@@ -171,7 +183,7 @@ def plan_groups(
             "dg": pa.array(tcodes["dg"], pa.int64()),
         }
     )
-    return list(groups.values()), dict(members), tables
+    return list(groups.values()), members, tables
 
 
 def _code_tables(
@@ -271,7 +283,7 @@ def rate_period(
     con = store.con
     vector, exact, reasons = split_by_support(subs, plans)
     groups: list[Group] = []
-    members: dict[int, list[CustomerInputs]] = {}
+    members: dict[int, Customers] = {}
     parts: list[pa.Table] = []
     if vector:
         groups, members, parts = _rate_sql(con, vector, plans, period)
@@ -295,7 +307,7 @@ def rate_period(
 
 def _rate_sql(
     con: Any, subs: Sequence[Subscription], plans: dict[str, Plan], period: Period
-) -> tuple[list[Group], dict[int, list[CustomerInputs]], list[pa.Table]]:
+) -> tuple[list[Group], dict[int, Customers], list[pa.Table]]:
     dims = [(k, json.loads(d)) for k, d in con.execute("SELECT dims_id, dims FROM dims").fetchall()]
     groups, members, tables = plan_groups(DUCKDB, subs, plans, period, dims)
     base, requests, queries = statements(DUCKDB, groups, period, "dims_id")

@@ -147,9 +147,7 @@ class ExactCustomers:
             carry=None,
         )
 
-    def invoices(
-        self, extra: dict[str, list[Line]], states: dict[str, State]
-    ) -> Iterator[Invoice]:
+    def invoices(self, extra: dict[str, list[Line]], states: dict[str, State]) -> Iterator[Invoice]:
         for inputs in self.inputs:
             yield evaluate(
                 inputs.plan,
@@ -169,7 +167,7 @@ def exact_customers(
     raw: Sequence[tuple[Any, ...]],
 ) -> ExactCustomers:
     """Gather the rows of :func:`usage_queries` into each customer's records."""
-    result = ExactCustomers(period, customer_inputs(list(subs), plans, period))
+    result = ExactCustomers(period, list(customer_inputs(list(subs), plans, period)))
     result.reasons = reasons
     parsed: dict[str, dict[str, str]] = {}
 
