@@ -29,12 +29,19 @@ def workload(**changes: Any) -> dict[str, Any]:
     return base
 
 
-def plan(*components: dict[str, Any], modifiers: dict[str, Any] | None = None, id: str = "p") -> dict[str, Any]:
+def plan(
+    *components: dict[str, Any], modifiers: dict[str, Any] | None = None, id: str = "p"
+) -> dict[str, Any]:
     return {"ratecard": 1, "id": id, "components": list(components), "modifiers": modifiers or {}}
 
 
 def actions(price: str, id: str = "actions") -> dict[str, Any]:
-    return {"id": id, "type": "usage", "metric": "actions", "price": {"model": "unit", "unit_price": price}}
+    return {
+        "id": id,
+        "type": "usage",
+        "metric": "actions",
+        "price": {"model": "unit", "unit_price": price},
+    }
 
 
 def flags_of(plans: list[dict[str, Any]], load: dict[str, Any], sims: int = 200) -> dict[str, Any]:
@@ -53,7 +60,12 @@ def test_minimum_shortfall_flag():
 def test_overage_flag():
     # 10 seats * 20.00; 800 actions included (80 per seat, pooled); 200 over * 0.25 = 50.00,
     # 50 / (200 + 50) = 20 % of the bill
-    seat = {"id": "seats", "type": "seat", "unit_price": "20", "included": {"metric": "actions", "quantity": 80}}
+    seat = {
+        "id": "seats",
+        "type": "seat",
+        "unit_price": "20",
+        "included": {"metric": "actions", "quantity": 80},
+    }
     found = flags_of([plan(seat, actions("0.25"))], workload())
     flag = found["overage_exposure"]
     assert flag.figures["expected_monthly"] == pytest.approx(50.0, rel=1e-9)
@@ -62,7 +74,12 @@ def test_overage_flag():
 
 def test_fair_use_flag():
     # fair use 90 actions per seat, pooled: 900 served, 100 a month not served
-    seat = {"id": "seats", "type": "seat", "unit_price": "20", "fair_use": {"metric": "actions", "quantity": 90}}
+    seat = {
+        "id": "seats",
+        "type": "seat",
+        "unit_price": "20",
+        "fair_use": {"metric": "actions", "quantity": 90},
+    }
     found = flags_of([plan(seat, actions("0.01"))], workload())
     assert found["fair_use_cut"].figures["expected_unserved_monthly"] == pytest.approx(100.0)
     assert found["fair_use_cut"].figures["probability"] == 1.0
@@ -97,7 +114,12 @@ def test_escalation_without_protection_flag():
     assert flag.figures["extra_tco"] == pytest.approx(120.0)
     assert flag.figures["final_rise"] == pytest.approx(0.10)
     protected = flags_of(
-        [plan(actions("0.10"), modifiers={"escalation": {"percent_per_year": "10", "protection_cap_percent": "3"}})],
+        [
+            plan(
+                actions("0.10"),
+                modifiers={"escalation": {"percent_per_year": "10", "protection_cap_percent": "3"}},
+            )
+        ],
         workload(horizon_months=24),
     )
     assert "escalation_unprotected" not in protected
@@ -107,13 +129,20 @@ def test_unbounded_variability_flag_and_a_cap_removes_it():
     noisy = workload(per_active_seat={"tasks": {"dist": "lognormal", "median": 100, "p90": 1000}})
     found = flags_of([plan(actions("0.10"))], noisy, sims=2000)
     assert found["unbounded_variability"].figures["p99_over_p50"] > 5
-    capped = flags_of([plan(actions("0.10"), modifiers={"cap": {"amount": "500"}})], noisy, sims=2000)
+    capped = flags_of(
+        [plan(actions("0.10"), modifiers={"cap": {"amount": "500"}})], noisy, sims=2000
+    )
     assert "unbounded_variability" not in capped
 
 
 def test_outcome_dispute_flag():
     # 1,000 tasks, half succeed, 10 % of those disputed: about 50 disputes, 50.00 at 1.00
-    outcome = {"id": "wins", "type": "outcome", "metric": "resolution", "price": {"model": "unit", "unit_price": "1"}}
+    outcome = {
+        "id": "wins",
+        "type": "outcome",
+        "metric": "resolution",
+        "price": {"model": "unit", "unit_price": "1"},
+    }
     load = workload(outcomes={"metric": "resolution", "success_rate": 0.5, "dispute_rate": 0.1})
     flag = flags_of([plan(outcome)], load, sims=500)["outcome_disputes"]
     assert flag.figures["expected_disputes_monthly"] == pytest.approx(50.0, rel=0.05)
@@ -189,7 +218,9 @@ def test_commitment_sizing_can_say_commit_nothing():
 
 
 def test_drivers_rescale_the_mean_and_keep_the_shape():
-    load = load_workload(workload(per_active_seat={"tasks": {"dist": "lognormal", "median": 100, "p90": 400}}))
+    load = load_workload(
+        workload(per_active_seat={"tasks": {"dist": "lognormal", "median": 100, "p90": 400}})
+    )
     doubled = with_driver(load, "tasks", 2 * driver_value(load, "tasks"))
     dist = doubled.per_active_seat["tasks"]
     assert dist.median == pytest.approx(200)  # type: ignore[union-attr]
@@ -201,7 +232,9 @@ def test_advice_follows_the_decision_guide():
         "input_tokens": {"dist": "fixed", "value": 1000},
         "output_tokens": {"dist": "fixed", "value": 100},
     }
-    variable = workload(per_active_seat={"tasks": {"dist": "lognormal", "median": 100, "p90": 1000}})
+    variable = workload(
+        per_active_seat={"tasks": {"dist": "lognormal", "median": 100, "p90": 1000}}
+    )
     assert advise(variable, sims=500).recommended_model == "per-task"
     assert advise({**variable, "per_task": tokens}, sims=500).recommended_model == "per-token"
     steady = workload()
@@ -214,7 +247,12 @@ def test_advice_follows_the_decision_guide():
 
 
 def test_advice_names_a_plan_with_numbers():
-    outcome = {"id": "wins", "type": "outcome", "metric": "resolution", "price": {"model": "unit", "unit_price": "0.50"}}
+    outcome = {
+        "id": "wins",
+        "type": "outcome",
+        "metric": "resolution",
+        "price": {"model": "unit", "unit_price": "0.50"},
+    }
     load = workload(outcomes={"metric": "resolution", "success_rate": 0.6})
     seat = plan({"id": "seats", "type": "seat", "unit_price": "100"}, id="seat-plan")
     result = advise(load, [plan(outcome, id="outcome-plan"), seat], sims=100)

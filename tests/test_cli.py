@@ -82,7 +82,9 @@ def test_schema_unknown_kind():
 
 
 def test_validate_accepts_catalog_ids():
-    result = runner.invoke(app, ["validate", "catalog:github-copilot-business", "catalog:nope-nope"])
+    result = runner.invoke(
+        app, ["validate", "catalog:github-copilot-business", "catalog:nope-nope"]
+    )
     assert result.exit_code == 2
     assert "ok  catalog:github-copilot-business" in result.output
     assert "no catalog plan" in result.output or "nope-nope" in result.output

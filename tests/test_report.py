@@ -59,7 +59,13 @@ def test_report_is_self_contained(report_file: tuple[Path, Any]):
 def test_charts_render_in_headless_chromium(report_file: tuple[Path, Any], tmp_path: Path):
     browser = _chromium()
     result = subprocess.run(
-        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path}", "--dump-dom", report_file[0].as_uri()],
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path}",
+            "--dump-dom",
+            report_file[0].as_uri(),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -77,7 +83,11 @@ def test_charts_render_in_headless_chromium(report_file: tuple[Path, Any], tmp_p
 def test_png_charts(report_file: tuple[Path, Any], tmp_path: Path):
     _chromium()
     written = write_pngs(report_file[1], tmp_path / "png", width=800, height=400)
-    assert sorted(p.name for p in written) == ["breakeven.png", "cumulative-tco.png", "distribution.png"]
+    assert sorted(p.name for p in written) == [
+        "breakeven.png",
+        "cumulative-tco.png",
+        "distribution.png",
+    ]
     for path in written:
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -128,7 +138,13 @@ def test_compare_cli_writes_report_and_json(tmp_path: Path):
 def test_cli_errors_are_clean(tmp_path: Path):
     runner = CliRunner()
     result = runner.invoke(
-        app, ["commit", "catalog:github-copilot-business", "--workload", str(EXAMPLES / "workloads" / "support-agent.yaml")]
+        app,
+        [
+            "commit",
+            "catalog:github-copilot-business",
+            "--workload",
+            str(EXAMPLES / "workloads" / "support-agent.yaml"),
+        ],
     )
     assert result.exit_code == 2
     assert "has no commitment" in result.output

@@ -258,7 +258,12 @@ def test_fair_use_on_a_metric_the_workload_does_not_use():
                 "fair_use": {"metric": "images", "quantity": 5},
                 "included": {"metric": "images", "quantity": 1},
             },
-            {"id": "img", "type": "usage", "metric": "images", "price": {"model": "unit", "unit_price": "1"}},
+            {
+                "id": "img",
+                "type": "usage",
+                "metric": "images",
+                "price": {"model": "unit", "unit_price": "1"},
+            },
         ],
     }
     result = simulate([plan], {"workload": 1, "seats": 3, "horizon_months": 2}, sims=4, seed=0)

@@ -160,7 +160,10 @@ TWO_COMPONENTS = (
 @pytest.mark.parametrize(
     ("modifiers", "path"),
     [
-        ("discounts: [{percent: '10', applies_to: [a, b, a]}]", "modifiers.discounts[0].applies_to[2]"),
+        (
+            "discounts: [{percent: '10', applies_to: [a, b, a]}]",
+            "modifiers.discounts[0].applies_to[2]",
+        ),
         ("credits: [{amount: '5', applies_to: [b, b]}]", "modifiers.credits[0].applies_to[1]"),
         (
             "commitment: {amount: '5', term_months: 1, applies_to: [a, a]}",
@@ -264,5 +267,9 @@ def test_workload_union_errors_name_the_key_not_the_union_member(tmp_path: Path)
     found = [(p.line, p.path, p.message) for p in caught.value.problems]
     assert found == [
         (2, "seats", "expected a number >= 0, got -3"),
-        (3, "per_active_seat.tasks", "p90 (5.0) must be above the median (10.0); use dist: fixed for a constant"),
+        (
+            3,
+            "per_active_seat.tasks",
+            "p90 (5.0) must be above the median (10.0); use dist: fixed for a constant",
+        ),
     ]

@@ -182,8 +182,7 @@ def _discount_problems(
             problems.append(
                 (
                     ("modifiers", "discounts"),
-                    f"discounts on component {component_id!r} add up to {total} %, more than "
-                    "100 %",
+                    f"discounts on component {component_id!r} add up to {total} %, more than 100 %",
                 )
             )
     return problems
