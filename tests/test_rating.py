@@ -243,6 +243,94 @@ def test_late_events_become_adjustments_on_the_next_period(setup: tuple[Path, Pa
     assert all(line.kind != "late_adjustment" for i in december.invoices for line in i.lines)
 
 
+def test_exact_path_customers_carry_credits_and_get_late_adjustments(
+    setup: tuple[Path, Path],
+) -> None:
+    """A fair-use plan (the exact evaluator's) through ``rate``: a late October event is
+    adjusted in November, and the credit balance November starts from is the one the
+    re-rated October leaves (not the issued one, which would spend the last 3.00 twice)."""
+    folder, store_path = setup
+    (folder / "fair.yaml").write_text(
+        "ratecard: 1\nid: fair\ncurrency: USD\ncomponents:\n"
+        "  - {id: seats, type: seat, unit_price: '30', fair_use: {metric: calls, quantity: 50}}\n"
+        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+        "modifiers: {credits: [{amount: '100'}]}\n"
+    )
+    (folder / "fair-subs.yaml").write_text(
+        "subscriptions:\n  - {customer: acme, plan: fair.yaml, start: 2026-01-01, seats: 3}\n"
+    )
+    subs = load_subscriptions(folder / "fair-subs.yaml")
+    late = folder / "late.csv"
+    late.write_text(
+        "id,customer,timestamp,metric,quantity\n9,acme,2026-10-05T00:00:00Z,calls,100\n"
+    )
+    with EventStore(store_path) as store:
+        october = rate(store, subs, month("2026-10"))
+        store.ingest([late])
+        november = rate(store, subs, month("2026-11"))
+    (oct_invoice,), (nov_invoice,) = october.invoices, november.invoices
+    # October: 90.00 seats + 70 calls (under 3 * 50) * 0.10 = 97.00, all paid by the credit
+    assert oct_invoice.total == D("0.00")
+    lines = [(line.kind, line.component, line.amount) for line in nov_invoice.lines]
+    # October re-rated with the late 100 calls: 170 calls, 150 served = 15.00 (billed 7.00:
+    # +8.00), so the credit pays 100.00 of it (billed 97.00: -3.00) and none is left for
+    # November: 90.00 seats + 1000 calls, 150 served = 15.00. The grant is spent once.
+    assert lines == [
+        ("charge", "seats", D("90.00")),
+        ("unserved", "seats", D("0.00")),
+        ("charge", "calls", D("15.00")),
+        ("late_adjustment", "calls", D("8.00")),
+        ("late_adjustment", None, D("-3.00")),
+    ]
+    assert nov_invoice.state.credits == (D(0),)
+    assert nov_invoice.total == D("110.00")
+
+
+def test_late_events_re_rate_the_issued_periods_after_them(setup: tuple[Path, Path]) -> None:
+    """A late October event found when December is rated: November is rated again too, from
+    the credit balance the re-rated October leaves, so the grant is never spent twice."""
+    folder, store_path = setup
+    (folder / "credit.yaml").write_text(
+        "ratecard: 1\nid: credit\ncurrency: USD\ncomponents:\n"
+        "  - {id: seats, type: seat, unit_price: '30'}\n"
+        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+        "modifiers: {credits: [{amount: '150'}]}\n"
+    )
+    (folder / "credit-subs.yaml").write_text(
+        "subscriptions:\n  - {customer: acme, plan: credit.yaml, start: 2026-01-01, seats: 3}\n"
+    )
+    subs = load_subscriptions(folder / "credit-subs.yaml")
+    late = folder / "late.csv"
+    late.write_text(
+        "id,customer,timestamp,metric,quantity\n9,acme,2026-10-05T00:00:00Z,calls,100\n"
+    )
+    with EventStore(store_path) as store:
+        october = rate(store, subs, month("2026-10"))
+        november = rate(store, subs, month("2026-11"))
+        store.ingest([late])
+        december = rate(store, subs, month("2026-12"))
+    # October 90.00 + 70 calls 7.00 = 97.00, credited; November 90.00 + 1000 calls 100.00 =
+    # 190.00, the credit's last 53.00 off: 137.00.
+    assert [i.invoices[0].total for i in (october, november)] == [D("0.00"), D("137.00")]
+    # Re-rated: October 90.00 + 170 calls 17.00 = 107.00, all credited (+10.00 calls, -10.00
+    # credit); November then has 43.00 of credit, not 53.00 (+10.00 credit). December:
+    # 90.00 seats, no calls, no credit left: 90.00 + 10.00 - 10.00 + 10.00 = 100.00.
+    (invoice,) = december.invoices
+    adjustments = [
+        (line.description.split(" re-rated")[0], line.component, line.amount)
+        for line in invoice.lines
+        if line.kind == "late_adjustment"
+    ]
+    assert adjustments == [
+        ("2026-10", "calls", D("10.00")),
+        ("2026-10", None, D("-10.00")),
+        ("2026-11", None, D("10.00")),
+    ]
+    assert invoice.total == D("100.00")
+    # Over the three months: 107.00 + 190.00 + 90.00 charged, 150.00 credited, 237.00 paid.
+    assert D("0.00") + D("137.00") + invoice.total == D("237.00")
+
+
 def test_plans_the_sql_does_not_rate_go_to_the_exact_evaluator(tmp_path: Path) -> None:
     """Percentage prices, ``per: 3`` and fair use are not in the SQL; those customers are
     priced by ``evaluate`` from the store's events, beside a customer the SQL rates."""

@@ -4,7 +4,9 @@ Issuing a period records, per customer, the invoice and the store's batch waterm
 ingested later (a higher batch) with a timestamp in an issued period is never folded into that
 invoice: the next rating run reports it, re-rates the issued period with every event now known,
 and bills the difference per component as ``late_adjustment`` lines on the period being rated.
-The issued record then moves to the new watermark, so each late event is adjusted exactly once.
+Issued periods after it are rated again too, each from the state the one before now hands
+over (credits, prepaid balances and commitment terms run through time). The issued records
+then move to the new watermark, so each late event is adjusted exactly once.
 """
 
 from __future__ import annotations
@@ -79,8 +81,9 @@ def _by_component(lines: list[dict[str, Any]]) -> dict[str, tuple[str | None, De
 
 
 def adjustment_lines(old: dict[str, Any], new: Invoice, period: Period) -> list[Line]:
-    """One line per component (or modifier kind) whose billed amount changed once the late
-    events were added to the issued period."""
+    """One line per component (or modifier kind) whose billed amount changed once the issued
+    period was rated again with the late events (its own, or an earlier period's that changed
+    the balances it started from)."""
     before = _by_component(old["lines"])
     after = _by_component([line.to_dict() for line in new.lines])
     lines = []
@@ -93,7 +96,7 @@ def adjustment_lines(old: dict[str, Any], new: Invoice, period: Period) -> list[
                 Line(
                     LATE_KIND,
                     component_now or component,
-                    f"late events for {period.label}: {key} re-rated (issued {was}, now {now})",
+                    f"{period.label} re-rated with late events: {key} (issued {was}, now {now})",
                     None,
                     None,
                     delta,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from ratecard.charges.invoice import Invoice, Line, State
 from ratecard.errors import Problem, UsageError
@@ -18,7 +19,7 @@ from ratecard.rating.late import (
     record_issued,
     state_of,
 )
-from ratecard.rating.subscriptions import Period, Subscriptions
+from ratecard.rating.subscriptions import Period, Subscriptions, month
 from ratecard.store.events import EventStore
 
 __all__ = ["RateResult", "rate"]
@@ -56,27 +57,18 @@ def rate(
     run = rate_period(store, active, subscriptions.plans, period)
     billed = {s.customer for s in active}
     late = find_late(store, period.start)
-    extra: dict[str, list[Line]] = defaultdict(list)
-    rerated: list[Invoice] = []
-    result_late: list[LateEvents] = []
-    deferred: list[LateEvents] = []
-    by_period: dict[Period, list[LateEvents]] = defaultdict(list)
-    for item in late:
-        (by_period[item.period] if item.customer in billed else deferred).append(item)
-    for earlier, items in sorted(by_period.items(), key=lambda kv: kv[0].start):
-        customers = {i.customer for i in items}
-        subs = [s for s in subscriptions.for_period(earlier) if s.customer in customers]
-        again = rate_period(store, subs, subscriptions.plans, earlier)
-        for invoice in again.invoices():
-            old = issued_invoice(store, invoice.customer or "", earlier)
-            extra[invoice.customer or ""] += adjustment_lines(old, invoice, earlier)
-            rerated.append(invoice)
-        result_late += items
+    result_late = [item for item in late if item.customer in billed]
+    deferred = [item for item in late if item.customer not in billed]
+    extra, rerated, carried = _rerate(store, subscriptions, result_late, period)
     states: dict[str, State] = {}
+    plan_of = {s.customer: subscriptions.plans[s.plan] for s in active}
     for customer, document in previous_states(store, period).items():
-        plan = next((subscriptions.plans[s.plan] for s in active if s.customer == customer), None)
+        plan = plan_of.get(customer)
         if plan is not None and plan.id == document.get("plan"):
             states[customer] = state_of(document, len(plan.modifiers.credits))
+    for customer, handover in carried.items():
+        if handover.until == period.start and handover.plan == plan_of[customer].id:
+            states[customer] = handover.state
     invoices = list(run.invoices(extra, states))
     if issue:
         store.con.execute("BEGIN TRANSACTION")
@@ -88,3 +80,60 @@ def rate(
             store.con.execute("ROLLBACK")
             raise
     return RateResult(period, run, invoices, result_late, deferred, issue)
+
+
+@dataclass(frozen=True)
+class _Handover:
+    """The contract state a period hands to the one starting on ``until``."""
+
+    plan: str
+    state: State
+    until: date
+
+
+def _rerate(
+    store: EventStore, subscriptions: Subscriptions, late: list[LateEvents], period: Period
+) -> tuple[dict[str, list[Line]], list[Invoice], dict[str, _Handover]]:
+    """Re-rate every issued period from each customer's earliest late one up to ``period``,
+    carrying the contract state from one to the next: a late event changes what the later
+    periods drew from credits, prepaid balances and commitments, and adjusting only its own
+    period would spend a balance twice. Returns the adjustment lines per customer, the
+    re-rated invoices (which replace the issued ones), and the state each customer's last
+    re-rated period hands over."""
+    first: dict[str, date] = {}
+    for item in late:
+        first[item.customer] = min(first.get(item.customer, item.period.start), item.period.start)
+    extra: dict[str, list[Line]] = defaultdict(list)
+    rerated: list[Invoice] = []
+    handed: dict[str, _Handover] = {}
+    if not first:
+        return extra, rerated, handed
+    current = month(f"{min(first.values()):%Y-%m}")
+    while current.start < period.start:
+        issued = set(issued_customers(store, current))
+        subs = [
+            s
+            for s in subscriptions.for_period(current)
+            if s.customer in issued and first.get(s.customer, period.start) <= current.start
+        ]
+        before = previous_states(store, current)
+        states: dict[str, State] = {}
+        for sub in subs:
+            plan = subscriptions.plans[sub.plan]
+            handover = handed.get(sub.customer)
+            if handover is not None and handover.until == current.start:
+                if handover.plan == plan.id:
+                    states[sub.customer] = handover.state
+            elif sub.customer in before and before[sub.customer].get("plan") == plan.id:
+                # the chain starts here: from the state the issued period before handed over
+                document = before[sub.customer]
+                states[sub.customer] = state_of(document, len(plan.modifiers.credits))
+        again = rate_period(store, subs, subscriptions.plans, current)
+        for invoice in again.invoices(states=states):
+            customer = invoice.customer or ""
+            old = issued_invoice(store, customer, current)
+            extra[customer] += adjustment_lines(old, invoice, current)
+            rerated.append(invoice)
+            handed[customer] = _Handover(invoice.plan, invoice.state or State(), current.end)
+        current = month(f"{current.end:%Y-%m}")
+    return extra, rerated, handed
