@@ -13,8 +13,11 @@ end, or prepaid drawdown and forfeit) -> minimum -> cap -> credits.
 
 Numba compiles it once per machine (``cache=True`` keeps the machine code next to this file,
 or in the user's cache directory where that is read-only). Against a NumPy evaluator of the
-same steps, nothing is allocated per step and every step works on data in the first-level
-cache; the block's arrays are read from memory once per plan.
+same steps, nothing is allocated per step and every step works on data in the first- or
+second-level cache; the block's arrays are read in place, from memory, once per plan. Each
+pass over a tile costs about as much as the arithmetic in it, so the common steps are fused:
+a component's charge is limited, discounted, escalated and added to its sum (booked) in the
+pass that prices it, and a unit price is applied in the pass that reads the units.
 """
 
 from __future__ import annotations
@@ -78,12 +81,13 @@ def excess_share(mean: float, limit: float, sigma: float) -> float:
     return min(max(share, 0.0), 1.0)
 
 
-TILE = 16
+TILE = 32
 """Scenarios priced together: their months lie next to each other in the ``(scenarios,
 months)`` arrays, so each step of the kernel is one short loop over ``TILE * months`` values
 that the compiler turns into vector instructions, on rows that stay in the processor's
-first-level caches. Only the steps that run through time (commitment terms, credit
-balances) go month by month, for the tile's scenarios side by side."""
+first- and second-level caches. Only the steps that run through time (commitment terms,
+credit balances) go month by month, for the tile's scenarios side by side. 32 measured
+faster than 16 (fewer, longer loops) and no slower than 64 or 128."""
 
 
 @_inline
@@ -142,13 +146,12 @@ def price_row(
             work[i] = fee[start]
         for t in range(start, start + count - 1):
             snapped, unit_price, flat = upper[t] * (1.0 + SNAP), price[t + 1], fee[t + 1]
+            # (selects rather than stores under a condition, which stay scalar)
             for i in range(n):
-                if q[i] > snapped:
-                    out[i] = unit_price
+                out[i] = unit_price if q[i] > snapped else out[i]
             if fees:
                 for i in range(n):
-                    if q[i] > snapped:
-                        work[i] = flat
+                    work[i] = flat if q[i] > snapped else work[i]
         if fees:
             for i in range(n):
                 flat = 0.0 if q[i] == 0.0 and not fee_at_zero else work[i]
@@ -162,6 +165,49 @@ def price_row(
             nudge = SNAP * max(ratio, 1.0)
             packages = np.ceil(ratio - nudge) if round_up else np.floor(ratio + nudge)
             out[i] = packages * unit
+
+
+# Where a component's charge is added as it is booked (``_book``).
+_SUBTOTAL, _GROSS, _LATER = range(3)
+
+
+@_inline
+def _clamp(value: float, lo: float, hi: float) -> float:
+    """``min(max(value, lo), hi)``, in that order (a minimum above the maximum gives the
+    maximum)."""
+    value = lo if value < lo else value
+    return hi if value > hi else value
+
+
+@_inline
+def _book(
+    charge: float, i: int, booked: Any, sum_row: Any, kept: Any, lo: float, hi: float
+) -> None:
+    """Book a component's charge ``charge`` for month ``i`` of the tile: limited to its
+    minimum and maximum ``lo`` and ``hi``, multiplied by its share kept after discounts and
+    escalation, written into its row ``booked`` and added to ``sum_row``. Called in the last
+    pass that works out the charge, so that booking it takes no pass of its own."""
+    value = _clamp(charge, lo, hi) * kept[i]
+    booked[i] = value
+    sum_row[i] += value
+
+
+@_inline
+def _sum_row(target: int, subtotal: Any, gross: Any, later: Any) -> Any:
+    """The row a component's charges are added to as they are booked."""
+    if target == _SUBTOTAL:
+        return subtotal
+    return gross if target == _GROSS else later
+
+
+@_inline
+def _units(usage: Any, rows: Any, slot: int, which: int, k: int, start: int, n: int) -> Any:
+    """The tile's row ``which`` of metric ``k``'s units: its total (``_TOTAL``) is the block's
+    array ``usage[slot]`` itself, read in place (a zero row where the block lacks the metric);
+    its raw and served units are rows of ``rows``."""
+    if which == _TOTAL and slot >= 0:
+        return usage[slot][start : start + n]
+    return rows[which, k, :n]
 
 
 @_jit
@@ -246,15 +292,43 @@ def price_kernel(
     for f in range(included_sigma.shape[0]):
         per_user = per_user or not math.isnan(included_sigma[f])
 
+    # Where each component's charge is added as it is booked: to the subtotal when its
+    # invoice line is the charge itself, to the commitment's gross when the commitment counts
+    # it, otherwise nowhere yet (its line is added once the commitment and reversals are known).
+    direct = not committing and not disputes
+    # The plan minimum and cap (escalated with the month), infinite where the plan has none.
+    limited = not (math.isnan(minimum) and math.isnan(cap))
+    lowest = -math.inf if math.isnan(minimum) else minimum
+    highest = math.inf if math.isnan(cap) else cap
+    target = np.full(parts, _LATER, dtype=np.int64)
+    for p in range(parts):
+        if committing and part_committed[p]:
+            target[p] = _GROSS
+        elif direct:
+            target[p] = _SUBTOTAL
+
     # Rows of one tile, reused tile after tile.
     width = TILE * months
     factor_row = np.empty(width)  # the escalation factor of each month of the tile
     for i in range(width):
         factor_row[i] = escalation[i % months]
-    rows = np.zeros((3, metrics, width))  # each metric's total, raw and served units
+    kept = np.empty((parts, width))  # each component's share kept after discounts, escalated
+    for p in range(parts):
+        for i in range(width):
+            kept[p, i] = factor_row[i] * part_kept[p] if escalated else part_kept[p]
+    # Each metric's raw and served units. Its total is read from the block's array in place:
+    # the _TOTAL rows stay zero, for the metrics the block lacks.
+    rows = np.zeros((3, metrics, width))
     raw = np.empty(metrics, dtype=np.int64)  # the row of each metric's raw units
     for k in range(metrics):
         raw[k] = _RAW if disputed_slot[k] >= 0 else _TOTAL
+    reads_raw = np.zeros(metrics, dtype=np.bool_)  # (outcomes count the total only)
+    for f in range(fair_metric.shape[0]):
+        reads_raw[fair_metric[f]] = True
+    for f in range(included_metric.shape[0]):
+        reads_raw[included_metric[f]] = True
+    for p in range(parts):
+        reads_raw[part_metric[p]] |= part_kind[p] == USAGE
     has_served = np.zeros(metrics, dtype=np.bool_)
     pool = np.zeros((metrics, width))
     has_pool = np.zeros(metrics, dtype=np.bool_)
@@ -266,6 +340,7 @@ def price_kernel(
     reversal = np.zeros((parts, width))  # written for outcomes with disputes only
     gross = np.zeros(width)  # the escalated, discounted charges the commitment counts
     taken = np.zeros(width)  # the share of the committed lines the commitment takes off
+    later = np.zeros(width)  # what the charges whose lines are added later are added to
     active = np.ones(width)
     units = np.zeros(width)
     q = np.zeros(width)
@@ -275,80 +350,110 @@ def price_kernel(
     term_sum = np.zeros(TILE)  # per scenario of the tile: the commitment term's running sum
     left = np.zeros(TILE)  # per scenario of the tile: a credit grant's balance
 
-    # A metered component whose metric the block does not have bills zero units every month:
-    # its charge is the price at zero (a flat fee at zero, or nothing), worked out once.
-    idle = np.zeros(parts, dtype=np.bool_)
-    idle_charge = np.zeros(parts)
+    # Flat fees, and metered components whose metric the block does not have (zero units
+    # every month: the price at zero, a flat fee at zero or nothing), charge the same in every
+    # tile: booked once, here, into the rows each tile's sums start from.
+    fixed = np.zeros(parts, dtype=np.bool_)
+    fixed_sums = np.zeros((3, width))  # by target
     for p in range(parts):
-        k = part_metric[p]
-        if (part_kind[p] == USAGE or part_kind[p] == OUTCOME) and total_slot[k] < 0:
-            idle[p] = disputed_slot[k] < 0
+        kind, k = part_kind[p], part_metric[p]
+        charge = part_amount[p]
+        if kind in (USAGE, OUTCOME) and total_slot[k] < 0 and disputed_slot[k] < 0:
             q[0] = 0.0
             price_row(
                 q, own, spare, 1, price_kind[p], price_unit[p], price_fee_at_zero[p], price_size[p],
                 price_free[p], price_round_up[p], tier_upper, tier_price, tier_fee,
                 tier_start[p], tier_count[p],
             )  # fmt: skip
-            idle_charge[p] = own[0]
+            charge = own[0]
+        elif kind != FLAT:
+            continue
+        fixed[p] = True
+        booked, sum_row, kept_row = base[p], fixed_sums[target[p]], kept[p]
+        lo, hi = part_minimum[p], part_maximum[p]
+        for i in range(width):
+            _book(charge, i, booked, sum_row, kept_row, lo, hi)
+
+    drawn = np.zeros(metrics, dtype=np.bool_)  # whether a metered component draws on a pool
+    for p in range(parts):
+        if part_kind[p] == USAGE and not fixed[p]:
+            drawn[part_metric[p]] = True
 
     for start in range(0, size, width):
         n = min(width, size - start)
         subtotal = out_total[start : start + n]
-        if per_user:
-            users = usage[1]
+        for i in range(n):
+            subtotal[i] = fixed_sums[_SUBTOTAL, i]
+        if committing:
             for i in range(n):
-                active[i] = users[start + i] if users[start + i] > 0.0 else 1.0
+                gross[i] = fixed_sums[_GROSS, i]
+        # The tile's slice of each block array: indexing a slice by the loop counter alone
+        # lets the compiler vectorise the loop (``array[start + i]`` needs a negative-index
+        # check that keeps it scalar, about four times slower).
+        if per_user:
+            users = usage[1][start : start + n]
+            for i in range(n):
+                active[i] = users[i] if users[i] > 0.0 else 1.0
         for k in range(metrics):
-            slot, disputed = total_slot[k], disputed_slot[k]
-            if slot >= 0:  # (the rows of metrics the block lacks stay zero)
-                values = usage[slot]
+            if raw[k] == _RAW and reads_raw[k]:
+                total = _units(usage, rows, total_slot[k], _TOTAL, k, start, n)
+                values = usage[disputed_slot[k]][start : start + n]
                 for i in range(n):
-                    rows[_TOTAL, k, i] = values[start + i]
-            if disputed >= 0:
-                values = usage[disputed]
-                for i in range(n):
-                    rows[_RAW, k, i] = rows[_TOTAL, k, i] + values[start + i]
+                    rows[_RAW, k, i] = total[i] + values[i]
             has_served[k] = False
             has_pool[k] = False
-        seats = usage[0]
+        seats = usage[0][start : start + n]
         for p in range(parts):
             if part_kind[p] == SEAT:
                 least, price = part_min_seats[p], part_amount[p]
+                booked, kept_row = base[p], kept[p]
+                sum_row = _sum_row(target[p], subtotal, gross, later)
+                lo, hi = part_minimum[p], part_maximum[p]
                 for i in range(n):
-                    count = seats[start + i]
+                    count = seats[i]
                     count = count if count > least else least
                     billed[p, i] = count
-                    base[p, i] = count * price
+                    _book(count * price, i, booked, sum_row, kept_row, lo, hi)
 
         # Fair use: each limit against the raw units; the served shares of several limits on
         # one metric multiply.
         for f in range(fair_seat.shape[0]):
             k, limit, sigma = fair_metric[f], fair_quantity[f], fair_sigma[f]
-            seat, source, out = fair_seat[f], raw[k], fair_out[f]
+            seat, out = fair_seat[f], fair_out[f]
+            source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
+            unserved = out_unserved[out, start : start + n]
+            if math.isnan(sigma) and not has_served[k]:
+                # The common case, one pooled limit on the metric, in one pass.
+                for i in range(n):
+                    excess = max(source[i] - limit * billed[seat, i], 0.0)
+                    rows[_SERVED, k, i] = source[i] - excess
+                    unserved[i] += excess
+                has_served[k] = True
+                continue
             if math.isnan(sigma):
                 for i in range(n):
-                    q[i] = max(rows[source, k, i] - limit * billed[seat, i], 0.0)
+                    q[i] = max(source[i] - limit * billed[seat, i], 0.0)
             else:
                 for i in range(n):
-                    units[i] = rows[source, k, i]
-                    q[i] = units[i] * excess_share(units[i] / active[i], limit, sigma)
-            unserved = out_unserved[out, start : start + n]
+                    q[i] = source[i] * excess_share(source[i] / active[i], limit, sigma)
             if has_served[k]:
                 for i in range(n):
-                    units[i] = rows[source, k, i]
-                    share = (units[i] - q[i]) / (units[i] if units[i] > 0.0 else 1.0)
+                    share = (source[i] - q[i]) / (source[i] if source[i] > 0.0 else 1.0)
                     rows[_SERVED, k, i] *= share
                     unserved[i] += q[i]
             else:
                 for i in range(n):
-                    rows[_SERVED, k, i] = rows[source, k, i] - q[i]
+                    rows[_SERVED, k, i] = source[i] - q[i]
                     unserved[i] += q[i]
             has_served[k] = True
 
         # Included allowances: one pool per metric, drawn by the components in plan order.
         for f in range(included_seat.shape[0]):
             k, allowance, sigma = included_metric[f], included_quantity[f], included_sigma[f]
-            seat, source = included_seat[f], raw[k]
+            if not drawn[k]:
+                continue  # no component draws on the pool
+            seat = included_seat[f]
+            source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
             if not has_pool[k]:
                 for i in range(n):
                     pool[k, i] = 0.0
@@ -358,88 +463,106 @@ def price_kernel(
                     pool[k, i] += allowance * billed[seat, i]
             else:
                 for i in range(n):
-                    share = excess_share(rows[source, k, i] / active[i], allowance, sigma)
-                    pool[k, i] += rows[source, k, i] * (1.0 - share)
+                    share = excess_share(source[i] / active[i], allowance, sigma)
+                    pool[k, i] += source[i] * (1.0 - share)
 
-        # Component charges, after component limits, into ``base``.
+        # Component charges, booked: limited, discounted, escalated and added to their sums.
         for p in range(parts):
             kind = part_kind[p]
-            if kind == FLAT or idle[p]:
-                fixed = part_amount[p] if kind == FLAT else idle_charge[p]
-                for i in range(n):
-                    base[p, i] = fixed
-            elif kind == SEAT:
-                pass  # priced with the billed seats above
-            elif kind == TOKENS:
-                for i in range(n):
-                    base[p, i] = 0.0
-                for j in range(coef_start[p], coef_start[p] + coef_count[p]):
+            if fixed[p] or kind == SEAT:
+                continue  # booked once before the tiles, or with the billed seats above
+            booked, kept_row = base[p], kept[p]
+            sum_row = _sum_row(target[p], subtotal, gross, later)
+            lo, hi = part_minimum[p], part_maximum[p]
+            if kind == TOKENS:
+                # The weighted sum of the token metrics, from zero: summed into ``own`` but
+                # for its last term, added as the sum is booked.
+                first, last = coef_start[p], coef_start[p] + coef_count[p] - 1
+                for j in range(first, last):
                     k, coefficient = coef_metric[j], coef_value[j]
+                    source = _units(usage, rows, total_slot[k], _TOTAL, k, start, n)
+                    if j == first:
+                        for i in range(n):
+                            own[i] = 0.0 + source[i] * coefficient
+                    else:
+                        for i in range(n):
+                            own[i] += source[i] * coefficient
+                if last < first:  # no token metric: nothing to charge
                     for i in range(n):
-                        base[p, i] += rows[_TOTAL, k, i] * coefficient
-            else:
-                k, matched, per = part_metric[p], part_matched[p], part_per[p]
-                which = _TOTAL if kind == OUTCOME else _SERVED if has_served[k] else raw[k]
-                if kind == USAGE and has_pool[k]:
+                        _book(0.0, i, booked, sum_row, kept_row, lo, hi)
+                    continue
+                k, coefficient = coef_metric[last], coef_value[last]
+                source = _units(usage, rows, total_slot[k], _TOTAL, k, start, n)
+                if last == first:
                     for i in range(n):
-                        units[i] = rows[which, k, i] * matched
-                        used = min(pool[k, i], units[i])
-                        pool[k, i] -= used
-                        q[i] = (units[i] - used) / per
+                        _book(0.0 + source[i] * coefficient, i, booked, sum_row, kept_row, lo, hi)
                 else:
                     for i in range(n):
-                        units[i] = rows[which, k, i] * matched
-                        q[i] = units[i] / per
+                        _book(
+                            own[i] + source[i] * coefficient, i, booked, sum_row, kept_row, lo, hi
+                        )
+                continue
+            k, matched, per = part_metric[p], part_matched[p], part_per[p]
+            which = _TOTAL if kind == OUTCOME else _SERVED if has_served[k] else raw[k]
+            source = _units(usage, rows, total_slot[k], which, k, start, n)
+            pooled = kind == USAGE and has_pool[k]
+            kappa, rho = part_kappa[p], part_rho[p]
+            shared = kappa != 1.0 or rho != 0.0
+            reversed_outcomes = kind == OUTCOME and disputed_slot[k] >= 0
+            if price_kind[p] == UNIT and not pooled and not shared:
+                # The common case in one pass: price_row's unit price is linear in the units.
+                unit = price_unit[p]
+                if reversed_outcomes:  # credited at the marginal price, as below
+                    values = usage[disputed_slot[k]][start : start + n]
+                    for i in range(n):
+                        count = source[i] * matched / per
+                        charge = count * unit
+                        reversal[p, i] = charge - (count + values[i] * matched / per) * unit
+                        _book(charge, i, booked, sum_row, kept_row, lo, hi)
+                else:
+                    for i in range(n):
+                        _book(
+                            source[i] * matched / per * unit, i, booked, sum_row, kept_row, lo, hi
+                        )
+                continue
+            if pooled:
+                for i in range(n):
+                    units[i] = source[i] * matched
+                    used = min(pool[k, i], units[i])
+                    pool[k, i] -= used
+                    q[i] = (units[i] - used) / per
+            else:
+                for i in range(n):
+                    units[i] = source[i] * matched
+                    q[i] = units[i] / per
+            price_row(
+                q, own, spare, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
+                price_size[p], price_free[p], price_round_up[p], tier_upper, tier_price,
+                tier_fee, tier_start[p], tier_count[p],
+            )  # fmt: skip
+            if reversed_outcomes:
+                # Reversed outcomes are credited at the marginal price.
+                values = usage[disputed_slot[k]][start : start + n]
+                for i in range(n):
+                    units[i] = q[i] + values[i] * matched / per
+                price_row(
+                    units, more, spare, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
+                    price_size[p], price_free[p], price_round_up[p], tier_upper,
+                    tier_price, tier_fee, tier_start[p], tier_count[p],
+                )  # fmt: skip
+                for i in range(n):
+                    reversal[p, i] = own[i] - more[i]
+            if shared:
                 # Shared over the price groups: own * kappa + q * rho (a flat fee at zero
                 # usage has no units to share it by and stays as it is).
-                kappa, rho = part_kappa[p], part_rho[p]
-                shared = kappa != 1.0 or rho != 0.0
-                charge = own if shared else base[p]
-                price_row(
-                    q, charge, spare, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
-                    price_size[p], price_free[p], price_round_up[p], tier_upper, tier_price,
-                    tier_fee, tier_start[p], tier_count[p],
-                )  # fmt: skip
-                if shared:
-                    for i in range(n):
-                        base[p, i] = own[i] * kappa + q[i] * rho if units[i] > 0.0 else own[i]
-                if kind == OUTCOME and disputed_slot[k] >= 0:
-                    # Reversed outcomes are credited at the marginal price.
-                    values = usage[disputed_slot[k]]
-                    for i in range(n):
-                        units[i] = q[i] + values[start + i] * matched / per
-                    price_row(
-                        units, more, spare, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
-                        price_size[p], price_free[p], price_round_up[p], tier_upper,
-                        tier_price, tier_fee, tier_start[p], tier_count[p],
-                    )  # fmt: skip
-                    for i in range(n):
-                        reversal[p, i] = charge[i] - more[i]
-            if part_minimum[p] > -math.inf:
                 for i in range(n):
-                    base[p, i] = max(base[p, i], part_minimum[p])
-            if part_maximum[p] < math.inf:
+                    charge = own[i] * kappa + q[i] * rho if units[i] > 0.0 else own[i]
+                    _book(charge, i, booked, sum_row, kept_row, lo, hi)
+            else:
                 for i in range(n):
-                    base[p, i] = min(base[p, i], part_maximum[p])
+                    _book(own[i], i, booked, sum_row, kept_row, lo, hi)
 
-        # Escalation and discounts, then the commitment over the eligible components.
-        for i in range(n):
-            gross[i] = 0.0
-            subtotal[i] = 0.0
-        for p in range(parts):
-            kept = part_kept[p]
-            if escalated:
-                for i in range(n):
-                    base[p, i] *= factor_row[i] * kept
-            elif kept != 1.0:
-                for i in range(n):
-                    base[p, i] *= kept
-            if committing and part_committed[p]:
-                for i in range(n):
-                    gross[i] += base[p, i]
-            elif not committing and not disputes:  # the line is the charge: add it now
-                for i in range(n):
-                    subtotal[i] += base[p, i]
+        # The commitment over the eligible components.
         if committing:
             # The running sum of the discounted gross within each term runs through time:
             # month after month, for the tile's scenarios side by side (a month opens or
@@ -467,28 +590,28 @@ def price_kernel(
                             out_shortfall[start + i] = subtotal[i]
         # Invoice lines: reversed outcomes added, commitment discounts taken off.
         for p in range(parts):
-            committed = committing and part_committed[p]
+            if target[p] == _SUBTOTAL:
+                continue  # the line is the charge, added as it was booked
+            committed = target[p] == _GROSS
             if disputes and committed:
                 for i in range(n):
                     line[p, i] = base[p, i] * (1.0 - taken[i]) + reversal[p, i] * factor_row[i]
+                    subtotal[i] += line[p, i]
             elif disputes:
                 for i in range(n):
                     line[p, i] = base[p, i] + reversal[p, i] * factor_row[i]
+                    subtotal[i] += line[p, i]
             elif committed:
                 for i in range(n):
                     line[p, i] = base[p, i] - base[p, i] * taken[i]
-            elif committing:
+                    subtotal[i] += line[p, i]
+            else:
                 for i in range(n):
                     line[p, i] = base[p, i]
-            if committing or disputes:
-                for i in range(n):
                     subtotal[i] += line[p, i]
-        if not math.isnan(minimum):
+        if limited:  # the plan minimum, then the cap, in one pass
             for i in range(n):
-                subtotal[i] = max(subtotal[i], minimum * factor_row[i])
-        if not math.isnan(cap):
-            for i in range(n):
-                subtotal[i] = min(subtotal[i], cap * factor_row[i])
+                subtotal[i] = _clamp(subtotal[i], lowest * factor_row[i], highest * factor_row[i])
 
         # Credit grants, oldest expiry first: a grant's balance is its amount less what it
         # could cover in earlier months (so once spent, it stays spent); month after month,

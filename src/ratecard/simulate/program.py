@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -116,6 +117,12 @@ class Program:
 
     def arrays(self) -> tuple[FloatArray | IntArray | float, ...]:
         """Everything but the metric names, in the order of the kernel's arguments."""
+        return self._arrays
+
+    @cached_property
+    def _arrays(self) -> tuple[FloatArray | IntArray | float, ...]:
+        # Built once: a plan is priced block after block, and listing a dataclass's fields
+        # takes longer than pricing a small block.
         return tuple(getattr(self, f.name) for f in fields(self)[2:])
 
 
