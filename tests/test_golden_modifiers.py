@@ -107,6 +107,19 @@ def test_prepaid_commitment_draws_down_then_bills_overage():
     assert second.total == D("175.00")
 
 
+def test_terms_count_billing_periods_from_the_contract_start_month():
+    """A contract from October 15 has October as its first term month and November as its
+    second (a count of whole months since October 15 would make November the first again)."""
+    plan = plan_of(UNIT, "  commitment: {amount: '500.00', term_months: 2, discount_percent: '0'}")
+    november = ratecard.quote(plan, calls(100, 11, "2026-10-15"))
+    # November ends the two-month term: 100.00 of calls and a shortfall of 500 - 100 counted
+    # (no October usage was carried in) = 400.00
+    assert amounts(november) == [
+        ("charge", "api", D("100.00")),
+        ("commitment_shortfall", None, D("400.00")),
+    ]
+
+
 def test_prepaid_balance_left_at_term_end_is_forfeited():
     plan = plan_of(UNIT, "  commitment: {amount: '500.00', term_months: 1, payment: prepaid}")
     invoice = ratecard.quote(plan, calls(100))

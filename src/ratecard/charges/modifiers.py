@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ratecard.charges.calendar import months_between
 from ratecard.charges.invoice import Line, State
 from ratecard.money import ZERO
 from ratecard.plan.model import Plan
@@ -65,8 +64,11 @@ def _discounts(plan: Plan, lines: list[Line]) -> None:
 
 
 def _term_position(commitment: Commitment, plan: Plan, ctx: Context) -> tuple[bool, bool]:
-    """(first period of its term, last period of its term)."""
-    months = months_between(ctx.contract_start, ctx.period_start)
+    """(first period of its term, last period of its term). Terms count billing periods: the
+    one the contract starts in is the first, whatever its day (a contract from 2026-01-15
+    has its first term month in January and its second in February, not two first ones)."""
+    start, period = ctx.contract_start, ctx.period_start
+    months = max((period.year - start.year) * 12 + period.month - start.month, 0)
     if plan.billing_period == "year":
         index, length = months // 12, max(commitment.term_months // 12, 1)
     else:
