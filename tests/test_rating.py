@@ -331,6 +331,55 @@ def test_late_events_re_rate_the_issued_periods_after_them(setup: tuple[Path, Pa
     assert D("0.00") + D("137.00") + invoice.total == D("237.00")
 
 
+def test_a_subscription_from_mid_month_prepays_its_term_once(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    (folder / "prepaid.yaml").write_text(
+        "ratecard: 1\nid: prepaid\ncurrency: USD\ncomponents:\n"
+        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+        "modifiers: {commitment: {amount: '500', term_months: 12, payment: prepaid}}\n"
+    )
+    (folder / "prepaid-subs.yaml").write_text(
+        "subscriptions:\n  - {customer: acme, plan: prepaid.yaml, start: 2026-10-15}\n"
+    )
+    subs = load_subscriptions(folder / "prepaid-subs.yaml")
+    with EventStore(store_path) as store:
+        october = rate(store, subs, month("2026-10"))
+        november = rate(store, subs, month("2026-11"))
+    # October opens the term: 500.00 prepaid (70 calls = 7.00 drawn); November is its second
+    # month: 1000 calls = 100.00 drawn from the 493.00 left, nothing more invoiced
+    assert [i.invoices[0].total for i in (october, november)] == [D("500.00"), D("0.00")]
+    assert november.invoices[0].state.prepaid_balance == D("393.00")
+
+
+def test_an_adjusted_period_re_rated_again_keeps_its_earlier_adjustment(
+    setup: tuple[Path, Path],
+) -> None:
+    """November carries an adjustment for October; a late November event then re-rates
+    November, whose own charges are compared, not the adjustment it carried."""
+    folder, store_path = setup
+    subs = load_subscriptions(folder / "subs.yaml")
+    late_october, late_november = folder / "late-oct.csv", folder / "late-nov.csv"
+    late_october.write_text(
+        "id,customer,timestamp,metric,quantity\n9,acme,2026-10-05T00:00:00Z,calls,100\n"
+    )
+    late_november.write_text(
+        "id,customer,timestamp,metric,quantity\n10,acme,2026-11-05T00:00:00Z,calls,10\n"
+    )
+    with EventStore(store_path) as store:
+        rate(store, subs, month("2026-10"))
+        store.ingest([late_october])
+        november = rate(store, subs, month("2026-11"))
+        store.ingest([late_november])
+        december = rate(store, subs, month("2026-12"))
+    (nov,) = [i for i in november.invoices if i.customer == "acme"]
+    assert [line.amount for line in nov.lines if line.kind == "late_adjustment"] == [D("10.13")]
+    # November re-rated: 1010 calls, 30 included (3 seats * 10) -> 980 * 0.10 = 98.00 where
+    # 1000 - 30 = 970 * 0.10 = 97.00 was billed: +1.00, and October's +10.13 stays paid
+    (dec,) = [i for i in december.invoices if i.customer == "acme"]
+    adjustments = [line.amount for line in dec.lines if line.kind == "late_adjustment"]
+    assert adjustments == [D("1.00")]
+
+
 def test_plans_the_sql_does_not_rate_go_to_the_exact_evaluator(tmp_path: Path) -> None:
     """Percentage prices, ``per: 3`` and fair use are not in the SQL; those customers are
     priced by ``evaluate`` from the store's events, beside a customer the SQL rates."""

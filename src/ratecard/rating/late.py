@@ -84,7 +84,9 @@ def adjustment_lines(old: dict[str, Any], new: Invoice, period: Period) -> list[
     """One line per component (or modifier kind) whose billed amount changed once the issued
     period was rated again with the late events (its own, or an earlier period's that changed
     the balances it started from)."""
-    before = _by_component(old["lines"])
+    # The issued invoice's own adjustments (for periods before it) are not part of what it
+    # charged for itself: the re-rated invoice has none, and counting them would refund them.
+    before = _by_component([line for line in old["lines"] if line["kind"] != LATE_KIND])
     after = _by_component([line.to_dict() for line in new.lines])
     lines = []
     for key in sorted(set(before) | set(after)):
