@@ -380,6 +380,40 @@ def test_an_adjusted_period_re_rated_again_keeps_its_earlier_adjustment(
     assert adjustments == [D("1.00")]
 
 
+def test_a_plan_billed_yearly_is_refused_by_monthly_rating(setup: tuple[Path, Path]) -> None:
+    folder, store_path = setup
+    (folder / "annual-subs.yaml").write_text(
+        "subscriptions:\n"
+        "  - {customer: acme, plan: 'catalog:claude-team-standard-annual', start: 2026-01-01,"
+        " seats: 5}\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["rate", "--store", str(store_path), "--subscriptions", str(folder / "annual-subs.yaml"),
+         "--period", "2026-10", "--dry-run"],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "is billed per year; ratecard rate issues monthly invoices" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_periods_are_rated_in_order(setup: tuple[Path, Path]) -> None:
+    """Each period starts from the balances the one before handed over: skipping a month the
+    customer was subscribed in, or going back before an issued one, is refused."""
+    folder, store_path = setup
+    subs = load_subscriptions(folder / "subs.yaml")
+    with EventStore(store_path) as store:
+        rate(store, subs, month("2026-10"))
+        with pytest.raises(UsageError, match="not invoiced for it: rate 2026-11 first"):
+            rate(store, subs, month("2026-12"))
+        rate(store, subs, month("2026-11"))
+        rate(store, subs, month("2026-12"))
+        with pytest.raises(UsageError, match="already issued"):
+            rate(store, subs, month("2026-11"))
+        with pytest.raises(UsageError, match="invoiced for 2026-12, after 2026-09"):
+            rate(store, subs, month("2026-09"))
+
+
 def test_plans_the_sql_does_not_rate_go_to_the_exact_evaluator(tmp_path: Path) -> None:
     """Percentage prices, ``per: 3`` and fair use are not in the SQL; those customers are
     priced by ``evaluate`` from the store's events, beside a customer the SQL rates."""

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from ratecard.charges.invoice import Invoice, Line, State
-from ratecard.errors import Problem, UsageError
+from ratecard.errors import PlanError, Problem, UsageError
 from ratecard.money import CONTEXT, minor_unit
 from ratecard.plan.components import SeatComponent
 from ratecard.plan.model import Plan
@@ -90,7 +90,22 @@ def split_by_support(
     subs: Sequence[Subscription], plans: dict[str, Plan]
 ) -> tuple[list[Subscription], list[Subscription], dict[str, list[Problem]]]:
     """(subscriptions the SQL rates, those the exact evaluator rates, and why: plan id ->
-    the features of its plan that the SQL does not rate)."""
+    the features of its plan that the SQL does not rate). Rating runs month by month, so a
+    plan billed yearly is refused rather than charged its yearly prices every month."""
+    yearly = sorted({s.plan for s in subs if plans[s.plan].billing_period != "month"})
+    if yearly:
+        raise PlanError(
+            [
+                Problem(
+                    f"plan {plans[key].id!r} is billed per {plans[key].billing_period}; "
+                    "ratecard rate issues monthly invoices (price it with `ratecard quote` "
+                    "over its billing period)",
+                    "billing_period",
+                    key,
+                )
+                for key in yearly
+            ]
+        )
     reasons = {key: unsupported(plans[key]) for key in {s.plan for s in subs}}
     vector = [s for s in subs if not reasons[s.plan]]
     exact = [s for s in subs if reasons[s.plan]]

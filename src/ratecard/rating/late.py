@@ -26,6 +26,7 @@ __all__ = [
     "adjustment_lines",
     "find_late",
     "issued_customers",
+    "latest_issued",
     "previous_states",
     "record_issued",
     "state_of",
@@ -124,11 +125,22 @@ def state_of(document: dict[str, Any], credits: int) -> State:
 
 
 def previous_states(store: EventStore, period: Period) -> dict[str, dict[str, Any]]:
-    """Issued invoices of the period that ended when ``period`` starts, by customer."""
+    """Each customer's latest issued invoice before ``period`` (usually the one that ended
+    when it starts; an older one when the customer had no invoice in between)."""
     rows = store.con.execute(
-        "SELECT customer, invoice FROM issued WHERE period_end = ?", [period.start]
+        """SELECT customer, invoice FROM issued WHERE period_end <= ?
+        QUALIFY row_number() OVER (PARTITION BY customer ORDER BY period_start DESC) = 1""",
+        [period.start],
     ).fetchall()
     return {customer: json.loads(text) for customer, text in rows}
+
+
+def latest_issued(store: EventStore) -> dict[str, date]:
+    """The start of each customer's latest issued period."""
+    rows = store.con.execute(
+        "SELECT customer, max(period_start) FROM issued GROUP BY customer"
+    ).fetchall()
+    return dict(rows)
 
 
 def record_issued(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from ratecard.charges.invoice import Invoice, Line, State
 from ratecard.errors import Problem, UsageError
@@ -15,11 +15,12 @@ from ratecard.rating.late import (
     find_late,
     issued_customers,
     issued_invoice,
+    latest_issued,
     previous_states,
     record_issued,
     state_of,
 )
-from ratecard.rating.subscriptions import Period, Subscriptions, month
+from ratecard.rating.subscriptions import Period, Subscription, Subscriptions, month
 from ratecard.store.events import EventStore
 
 __all__ = ["RateResult", "rate"]
@@ -54,6 +55,7 @@ def rate(
         )
     watermark = store.watermark()
     active = subscriptions.for_period(period)
+    _check_order(store, subscriptions, active, period)
     run = rate_period(store, active, subscriptions.plans, period)
     billed = {s.customer for s in active}
     late = find_late(store, period.start)
@@ -80,6 +82,41 @@ def rate(
             store.con.execute("ROLLBACK")
             raise
     return RateResult(period, run, invoices, result_late, deferred, issue)
+
+
+def _check_order(
+    store: EventStore, subscriptions: Subscriptions, active: list[Subscription], period: Period
+) -> None:
+    """Periods are issued in order, customer by customer: each starts from the balances
+    (credits, prepaid commitments, commitment terms) the one before handed over, so rating a
+    month before one already issued, or after a month the customer was subscribed in but not
+    invoiced, would spend a balance twice or never."""
+    latest = latest_issued(store)
+    previous = month(f"{period.start - timedelta(days=1):%Y-%m}")
+    subscribed_before = {s.customer for s in subscriptions.for_period(previous)}
+    problems = []
+    for sub in active:
+        last = latest.get(sub.customer)
+        if last is None:
+            continue
+        if last > period.start:
+            problems.append(
+                Problem(
+                    f"customer {sub.customer!r} was already invoiced for {last:%Y-%m}, after "
+                    f"{period.label}: periods are rated in order",
+                    "period",
+                )
+            )
+        elif last < previous.start and sub.customer in subscribed_before:
+            problems.append(
+                Problem(
+                    f"customer {sub.customer!r} was subscribed in {previous.label} but not "
+                    f"invoiced for it: rate {previous.label} first",
+                    "period",
+                )
+            )
+    if problems:
+        raise UsageError(problems[:20])
 
 
 @dataclass(frozen=True)
