@@ -307,11 +307,24 @@ def price_kernel(
         elif direct:
             target[p] = _SUBTOTAL
 
+    # Which months open and close a commitment term (alike in every scenario).
+    opening_month = np.zeros(months, dtype=np.bool_)
+    closing_month = np.zeros(months, dtype=np.bool_)
+    if committing:
+        for m in range(months):
+            opening_month[m], closing_month[m] = m % term == 0, m % term == term - 1
+    kept_net = 1.0 - rate  # the share of the gross the commitment counts, after its discount
+
     # Rows of one tile, reused tile after tile.
     width = TILE * months
     factor_row = np.empty(width)  # the escalation factor of each month of the tile
     for i in range(width):
         factor_row[i] = escalation[i % months]
+    # (rows only a prepaid commitment reads are allocated only for it)
+    prepayment = np.zeros(width if prepaid else 1)  # the prepaid amount where a term opens
+    if committing and prepaid:
+        for i in range(width):
+            prepayment[i] = amount if opening_month[i % months] else 0.0
     kept = np.empty((parts, width))  # each component's share kept after discounts, escalated
     for p in range(parts):
         for i in range(width):
@@ -339,7 +352,9 @@ def price_kernel(
     line = np.zeros((parts, width)) if disputes or committing else base
     reversal = np.zeros((parts, width))  # written for outcomes with disputes only
     gross = np.zeros(width)  # the escalated, discounted charges the commitment counts
-    taken = np.zeros(width)  # the share of the committed lines the commitment takes off
+    # The share of the committed lines the commitment takes off: ``rate`` when postpaid;
+    # month by month when prepaid (how much of the balance is left).
+    taken = np.full(width, rate)
     later = np.zeros(width)  # what the charges whose lines are added later are added to
     active = np.ones(width)
     units = np.zeros(width)
@@ -347,6 +362,7 @@ def price_kernel(
     own = np.zeros(width)
     more = np.zeros(width)
     spare = np.zeros(width)  # price_row's scratch row
+    before = np.zeros(width if prepaid else 1)  # per month: the prepaid term's sum before it
     term_sum = np.zeros(TILE)  # per scenario of the tile: the commitment term's running sum
     left = np.zeros(TILE)  # per scenario of the tile: a credit grant's balance
 
@@ -381,6 +397,7 @@ def price_kernel(
 
     for start in range(0, size, width):
         n = min(width, size - start)
+        scenarios = n // months
         subtotal = out_total[start : start + n]
         for i in range(n):
             subtotal[i] = fixed_sums[_SUBTOTAL, i]
@@ -568,26 +585,41 @@ def price_kernel(
             # month after month, for the tile's scenarios side by side (a month opens or
             # closes a term alike in every scenario).
             for m in range(months):
-                opening, closing = m % term == 0, m % term == term - 1
-                for j in range(n // months):
-                    i = j * months + m
-                    if opening:
-                        term_sum[j] = 0.0
-                    net = gross[i] * (1.0 - rate)
-                    before = term_sum[j]
-                    term_sum[j] = before + net
-                    if prepaid:
-                        balance = max(amount - before, 0.0)
-                        covered = min(balance / (net if net > 0.0 else 1.0), 1.0)
-                        taken[i] = covered * rate + (1.0 - covered) * overage
-                        if closing:
-                            out_forfeited[start + i] = max(amount - term_sum[j], 0.0)
-                        subtotal[i] = -min(net, balance) + (amount if opening else 0.0)
-                    else:
-                        taken[i] = rate
-                        if closing:
+                opening, closing = opening_month[m], closing_month[m]
+                if not prepaid:
+                    # Postpaid: the commitment takes ``rate`` off every line (``taken`` is
+                    # filled once, before the tiles) and bills the shortfall at term end.
+                    for j in range(scenarios):
+                        i = j * months + m
+                        term_sum[j] = (0.0 if opening else term_sum[j]) + gross[i] * kept_net
+                    if closing:
+                        for j in range(scenarios):
+                            i = j * months + m
                             subtotal[i] = max(amount - term_sum[j], 0.0)
                             out_shortfall[start + i] = subtotal[i]
+                    continue
+                # Prepaid: only the running sum here (each month's sum before it kept in
+                # ``before``); the drawdown is worked out after, in one pass over the tile's
+                # contiguous months, where its division runs as vector instructions (here,
+                # striding over the scenarios, it stays scalar and costs about half again).
+                for j in range(scenarios):
+                    i = j * months + m
+                    value = 0.0 if opening else term_sum[j]
+                    before[i] = value
+                    term_sum[j] = value + gross[i] * kept_net
+                if closing:
+                    for j in range(scenarios):
+                        out_forfeited[start + j * months + m] = max(amount - term_sum[j], 0.0)
+            if prepaid:
+                # The drawdown of the balance left before each month, and the share of the
+                # month's net it covers (the rest at the overage discount); the prepayment is
+                # billed in the month that opens the term.
+                for i in range(n):
+                    net = gross[i] * kept_net
+                    balance = max(amount - before[i], 0.0)
+                    covered = min(balance / (net if net > 0.0 else 1.0), 1.0)
+                    taken[i] = covered * rate + (1.0 - covered) * overage
+                    subtotal[i] = -min(net, balance) + prepayment[i]
         # Invoice lines: reversed outcomes added, commitment discounts taken off.
         for p in range(parts):
             if target[p] == _SUBTOTAL:
@@ -617,17 +649,20 @@ def price_kernel(
         # could cover in earlier months (so once spent, it stays spent); month after month,
         # for the tile's scenarios side by side.
         for g in range(grants):
-            for j in range(n // months):
+            whole = grant_all[g] != 0  # (the named lines are summed only where it is not)
+            named_start, named_end = grant_start[g], grant_start[g] + grant_count[g]
+            for j in range(scenarios):
                 left[j] = grant_amount[g]
             for m in range(months):
                 if grant_usable[g, m] == 0.0:
                     continue
-                for j in range(n // months):
+                remaining = False
+                for j in range(scenarios):
                     i = j * months + m
                     coverable = subtotal[i]
-                    if not grant_all[g]:
+                    if not whole:
                         named = 0.0
-                        for t in range(grant_start[g], grant_start[g] + grant_count[g]):
+                        for t in range(named_start, named_end):
                             named += line[grant_parts[t], i]
                         coverable = min(named, coverable)
                     coverable = max(coverable, 0.0)
@@ -635,3 +670,7 @@ def price_kernel(
                     left[j] -= coverable
                     subtotal[i] -= use
                     out_credits[start + i] += use
+                    remaining = remaining or left[j] > 0.0
+                if not remaining:
+                    # Spent in every scenario of the tile: the later months would use nothing.
+                    break
