@@ -186,6 +186,24 @@ def test_credit_applies_only_to_named_components():
     assert invoice.subtotal == D("170.00")
 
 
+def test_a_credit_for_a_component_paid_from_prepaid_covers_only_what_is_left():
+    plan = plan_of(
+        UNIT + FLAT,
+        "  commitment: {amount: '500.00', term_months: 12, discount_percent: '0', "
+        "applies_to: [api], payment: prepaid}\n"
+        "  credits: [{amount: '1000.00', applies_to: [api]}]",
+    )
+    invoice = ratecard.quote(plan, calls(800))
+    # api 800.00, of which the prepaid 500.00 pays 500.00: the api credit covers the other
+    # 300.00, never the 100.00 base fee. 100 + 800 + 500 prepaid - 500 drawn - 300 = 600.00
+    assert amounts(invoice)[-2:] == [
+        ("prepaid_drawdown", None, D("-500.00")),
+        ("credit", None, D("-300.00")),
+    ]
+    assert invoice.total == D("600.00")
+    assert invoice.state.credits == (D("700.00"),)
+
+
 def test_escalation_with_price_protection_compounds_yearly():
     plan = plan_of(FLAT, "  escalation: {percent_per_year: '7', protection_cap_percent: '3'}")
     # contract 2024-10-01, period 2026-10: two anniversaries; min(7, 3) = 3 %:

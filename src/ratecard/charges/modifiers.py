@@ -223,6 +223,23 @@ def _minimum_and_cap(plan: Plan, lines: list[Line], ctx: Context) -> None:
             )
 
 
+def _prepaid_share(plan: Plan, lines: Sequence[Line], named: set[str], ctx: Context) -> Decimal:
+    """The part of the period's prepaid drawdown that paid for the ``named`` components: the
+    drawdown covers every eligible component in proportion to its charge (after discounts),
+    and what it paid is no longer the customer's to pay, nor a credit's to cover."""
+    commitment = plan.modifiers.commitment
+    drawn = -_billed_sum([line for line in lines if line.kind == "prepaid_drawdown"], ctx)
+    if commitment is None or not drawn:
+        return ZERO
+    bases = {
+        c: _component_base(lines, c, CHARGE_KINDS | {"discount"})
+        for c in _ids(plan, commitment.applies_to)
+    }
+    gross = sum(bases.values(), ZERO)
+    ours = sum((base for c, base in bases.items() if c in named), ZERO)
+    return ctx.billed(drawn * ours / gross) if gross else ZERO
+
+
 def _credits(plan: Plan, lines: list[Line], ctx: Context, state: State) -> State:
     grants = plan.modifiers.credits
     if not grants:
@@ -246,9 +263,8 @@ def _credits(plan: Plan, lines: list[Line], ctx: Context, state: State) -> State
         remaining = _billed_sum(lines, ctx)
         if grant.applies_to is not None:
             named = set(grant.applies_to)
-            coverable = min(
-                _billed_sum([line for line in lines if line.component in named], ctx), remaining
-            )
+            own = _billed_sum([line for line in lines if line.component in named], ctx)
+            coverable = min(own - _prepaid_share(plan, lines, named, ctx), remaining)
         else:
             coverable = remaining
         use = min(balance, coverable)

@@ -363,6 +363,7 @@ def price_kernel(
     more = np.zeros(width)
     spare = np.zeros(width)  # price_row's scratch row
     before = np.zeros(width if prepaid else 1)  # per month: the prepaid term's sum before it
+    paid = np.zeros(width if prepaid else 1)  # per month: what the prepaid balance paid
     term_sum = np.zeros(TILE)  # per scenario of the tile: the commitment term's running sum
     left = np.zeros(TILE)  # per scenario of the tile: a credit grant's balance
 
@@ -619,7 +620,8 @@ def price_kernel(
                     balance = max(amount - before[i], 0.0)
                     covered = min(balance / (net if net > 0.0 else 1.0), 1.0)
                     taken[i] = covered * rate + (1.0 - covered) * overage
-                    subtotal[i] = -min(net, balance) + prepayment[i]
+                    paid[i] = min(net, balance)
+                    subtotal[i] = prepayment[i] - paid[i]
         # Invoice lines: reversed outcomes added, commitment discounts taken off.
         for p in range(parts):
             if target[p] == _SUBTOTAL:
@@ -661,9 +663,17 @@ def price_kernel(
                     i = j * months + m
                     coverable = subtotal[i]
                     if not whole:
-                        named = 0.0
+                        named, ours = 0.0, 0.0
                         for t in range(named_start, named_end):
-                            named += line[grant_parts[t], i]
+                            p = grant_parts[t]
+                            named += line[p, i]
+                            if prepaid and target[p] == _GROSS:
+                                ours += base[p, i]
+                        if ours > 0.0:
+                            # what the prepaid balance paid of the named components (in
+                            # proportion to their share of the eligible charges) is not left
+                            # for the credit to cover
+                            named -= paid[i] * ours / gross[i]
                         coverable = min(named, coverable)
                     coverable = max(coverable, 0.0)
                     use = min(coverable, max(left[j], 0.0))
