@@ -18,6 +18,7 @@ import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -186,21 +187,25 @@ def main() -> None:
     # single timing of either moves by a third from run to run.
     rate_s, floor_s = float("inf"), dict.fromkeys(floors, float("inf"))
 
-    def rate() -> tuple[int, Decimal]:
-        """(lines, total) of the period; the SQL path's line rows are its result, while the
-        exact evaluator prices a customer when its invoice is asked for, so that is timed."""
+    def rate() -> tuple[Any, list[Any]]:
+        """The run, and its invoices when the exact evaluator priced them: the SQL path's
+        line rows are its result, while the exact evaluator prices a customer when its invoice
+        is asked for, so that is timed too."""
         run = rate_period(store, subs, {"bench": plan}, period)
-        if run.exact is None:
-            return run.lines.num_rows, sum(run.lines.column("amount").to_pylist(), Decimal(0))
-        invoices = list(run.invoices())
-        return sum(len(i.lines) for i in invoices), sum((i.total for i in invoices), Decimal(0))
+        return run, [] if run.exact is None else list(run.invoices())
 
     for _ in range(args.repeat):
-        elapsed, (lines, total) = timed("rate", rate)
+        elapsed, (run, invoices) = timed("rate", rate)
         rate_s = min(rate_s, elapsed)
         for label, sql in floors.items():
             elapsed, _ = timed(f"floor: {label}", lambda sql=sql: arrow_of(con.sql(sql)))
             floor_s[label] = min(floor_s[label], elapsed)
+    if invoices:
+        lines = sum(len(i.lines) for i in invoices)
+        total = sum((i.total for i in invoices), Decimal(0))
+    else:
+        lines = run.lines.num_rows
+        total = sum(run.lines.column("amount").to_pylist(), Decimal(0))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"events                     {args.events:,}")
     print(f"customers                  {args.customers:,}")
