@@ -204,6 +204,28 @@ def test_a_credit_for_a_component_paid_from_prepaid_covers_only_what_is_left():
     assert invoice.state.credits == (D("700.00"),)
 
 
+def test_a_reversed_outcome_is_credited_at_the_discounted_price_it_was_billed():
+    plan = plan_of(
+        "  - {id: res, type: outcome, metric: resolution, "
+        "price: {model: unit, unit_price: '1.00'}}",
+        "  discounts: [{percent: '50'}]",
+    )
+    november = ratecard.quote(
+        plan,
+        usage_of(
+            "events: [{id: e0, timestamp: '2026-11-03T00:00:00Z', metric: resolution, "
+            "quantity: 1, status: reversed}]",
+            period="{start: 2026-11-01, end: 2026-12-01}",
+        ),
+    )
+    # the outcome was billed at 1.00 less 50 % = 0.50: the credit is -1.00 + 0.50 = -0.50
+    assert amounts(november) == [
+        ("outcome_reversal", "res", D("-1.00")),
+        ("discount", "res", D("0.50")),
+    ]
+    assert november.total == D("-0.50")
+
+
 def test_escalation_with_price_protection_compounds_yearly():
     plan = plan_of(FLAT, "  escalation: {percent_per_year: '7', protection_cap_percent: '3'}")
     # contract 2024-10-01, period 2026-10: two anniversaries; min(7, 3) = 3 %:

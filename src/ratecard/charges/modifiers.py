@@ -20,7 +20,9 @@ from ratecard.plan.modifiers import Commitment
 
 __all__ = ["Context", "apply_modifiers"]
 
-CHARGE_KINDS = {"charge", "component_minimum", "component_maximum"}
+CHARGE_KINDS = {"charge", "component_minimum", "component_maximum", "outcome_reversal"}
+"""The lines discounts and commitments apply to: a reversed outcome is credited as it was
+charged, with the same discounts taken off."""
 HUNDRED = Decimal(100)
 
 

@@ -537,6 +537,9 @@ def price_kernel(
                         charge = count * unit
                         reversal[p, i] = charge - (count + values[i] * matched / per) * unit
                         _book(charge, i, booked, sum_row, kept_row, lo, hi)
+                    if target[p] == _GROSS:  # the commitment counts the credit too
+                        for i in range(n):
+                            gross[i] += reversal[p, i] * kept_row[i]
                 else:
                     for i in range(n):
                         _book(
@@ -570,6 +573,9 @@ def price_kernel(
                 )  # fmt: skip
                 for i in range(n):
                     reversal[p, i] = own[i] - more[i]
+                if target[p] == _GROSS:  # the commitment counts the credit too
+                    for i in range(n):
+                        gross[i] += reversal[p, i] * kept_row[i]
             if shared:
                 # Shared over the price groups: own * kappa + q * rho (a flat fee at zero
                 # usage has no units to share it by and stays as it is).
@@ -607,7 +613,8 @@ def price_kernel(
                     i = j * months + m
                     value = 0.0 if opening else term_sum[j]
                     before[i] = value
-                    term_sum[j] = value + gross[i] * kept_net
+                    # (a month whose refunds outweigh its charges draws nothing)
+                    term_sum[j] = value + max(gross[i] * kept_net, 0.0)
                 if closing:
                     for j in range(scenarios):
                         out_forfeited[start + j * months + m] = max(amount - term_sum[j], 0.0)
@@ -619,21 +626,24 @@ def price_kernel(
                     net = gross[i] * kept_net
                     balance = max(amount - before[i], 0.0)
                     covered = min(balance / (net if net > 0.0 else 1.0), 1.0)
-                    taken[i] = covered * rate + (1.0 - covered) * overage
-                    paid[i] = min(net, balance)
+                    share = covered * rate + (1.0 - covered) * overage
+                    taken[i] = share if net > 0.0 else 0.0
+                    paid[i] = min(net, balance) if net > 0.0 else 0.0
                     subtotal[i] = prepayment[i] - paid[i]
         # Invoice lines: reversed outcomes added, commitment discounts taken off.
         for p in range(parts):
             if target[p] == _SUBTOTAL:
                 continue  # the line is the charge, added as it was booked
             committed = target[p] == _GROSS
+            # A reversed outcome is credited as it was charged: escalated, discounted and
+            # (when committed) with the commitment's share taken off, like the charge.
             if disputes and committed:
                 for i in range(n):
-                    line[p, i] = base[p, i] * (1.0 - taken[i]) + reversal[p, i] * factor_row[i]
+                    line[p, i] = (base[p, i] + reversal[p, i] * kept[p, i]) * (1.0 - taken[i])
                     subtotal[i] += line[p, i]
             elif disputes:
                 for i in range(n):
-                    line[p, i] = base[p, i] + reversal[p, i] * factor_row[i]
+                    line[p, i] = base[p, i] + reversal[p, i] * kept[p, i]
                     subtotal[i] += line[p, i]
             elif committed:
                 for i in range(n):
@@ -668,7 +678,7 @@ def price_kernel(
                             p = grant_parts[t]
                             named += line[p, i]
                             if prepaid and target[p] == _GROSS:
-                                ours += base[p, i]
+                                ours += base[p, i] + reversal[p, i] * kept[p, i]
                         if ours > 0.0:
                             # what the prepaid balance paid of the named components (in
                             # proportion to their share of the eligible charges) is not left
