@@ -22,20 +22,6 @@ from ratecard.rating.subscriptions import Period, Subscription
 __all__ = ["CustomerInputs", "Customers", "Profile", "customer_inputs", "escalation"]
 
 
-@dataclass(slots=True)
-class CustomerInputs:
-    customer: str
-    plan_key: str
-    plan: Plan
-    contract_start: date
-    escalation: Decimal
-    seats: Decimal | None
-    seat_days: Decimal | None
-    billed: dict[int, Decimal] = field(default_factory=dict)  # seat component -> billed seats
-    counted: dict[int, Decimal] = field(default_factory=dict)  # ... before min_seats
-    included: dict[str, Decimal] = field(default_factory=dict)  # metric -> included units
-
-
 _ESCALATIONS: dict[tuple[int, date, date], Decimal] = {}
 
 
@@ -104,9 +90,16 @@ class Profile:
     escalation: Decimal
     seats: Decimal | None
     seat_days: Decimal | None
-    billed: dict[int, Decimal]
-    counted: dict[int, Decimal]
-    included: dict[str, Decimal]
+    billed: dict[int, Decimal]  # seat component -> billed seats
+    counted: dict[int, Decimal]  # ... before min_seats
+    included: dict[str, Decimal]  # metric -> included units
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInputs(Profile):
+    """One customer's inputs: its profile, and its name."""
+
+    customer: str
 
 
 @dataclass
@@ -125,8 +118,8 @@ class Customers:
         for name, index in zip(self.names, self.profile_of, strict=True):
             p = self.profiles[index]
             yield CustomerInputs(
-                name, p.plan_key, p.plan, p.contract_start, p.escalation, p.seats,
-                p.seat_days, p.billed, p.counted, p.included,
+                p.plan_key, p.plan, p.contract_start, p.escalation, p.seats, p.seat_days,
+                p.billed, p.counted, p.included, name,
             )  # fmt: skip
 
 
