@@ -11,6 +11,8 @@ from ratecard.money import RoundingMode, minor_unit, round_money
 
 __all__ = ["round_lines"]
 
+TIE = Decimal("1e-10")
+
 
 def round_lines(lines: Sequence[Line], currency: str, mode: RoundingMode, scope: str) -> list[Line]:
     """``line`` scope: each line rounded on its own. ``invoice`` scope: the exact total is
@@ -29,10 +31,12 @@ def round_lines(lines: Sequence[Line], currency: str, mode: RoundingMode, scope:
     if steps == 0:
         return rounded
     sign = 1 if gap > 0 else -1
-    # Lines whose rounding moved them furthest against the needed direction move first.
+    # Lines whose rounding moved them furthest against the needed direction move first; moves
+    # equal to 1e-10 are ties, taken in line order (so that an engine carrying 14 decimals and
+    # the evaluator carrying 60 pick the same line for 1/3 and 4/3).
     order = sorted(
         (i for i in range(len(rounded)) if rounded[i].exact_amount != 0),
-        key=lambda i: -sign * (rounded[i].exact_amount - rounded[i].amount),
+        key=lambda i: (-sign * (rounded[i].exact_amount - rounded[i].amount)).quantize(TIE),
     )
     for i in order[:steps]:
         rounded[i] = replace(rounded[i], amount=rounded[i].amount + sign * unit)
