@@ -93,7 +93,9 @@ def _check_order(
     invoiced, would spend a balance twice or never."""
     latest = latest_issued(store)
     previous = month(f"{period.start - timedelta(days=1):%Y-%m}")
-    subscribed_before = {s.customer for s in subscriptions.for_period(previous)}
+    subscribed_before = {
+        s.customer for s in subscriptions.items if s.active(previous.start, previous.end)
+    }
     problems = []
     for sub in active:
         last = latest.get(sub.customer)
