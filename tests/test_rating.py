@@ -64,6 +64,31 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path, store
 
 
+def acme_on(
+    folder: Path, plan_id: str, body: str, start: str = "2026-01-01", seats: str = "3"
+) -> Path:
+    """Write a USD plan (``body``: its components and modifiers, YAML) and a subscriptions
+    file putting acme on it; the subscriptions file's path."""
+    (folder / f"{plan_id}.yaml").write_text(
+        f"ratecard: 1\nid: {plan_id}\ncurrency: USD\ncomponents:\n{body}"
+    )
+    seats_part = f", seats: {seats}" if seats else ""
+    subs = folder / f"{plan_id}-subs.yaml"
+    subs.write_text(
+        f"subscriptions:\n  - {{customer: acme, plan: {plan_id}.yaml, start: {start}{seats_part}}}\n"
+    )
+    return subs
+
+
+def late_calls(folder: Path, name: str, ident: int, timestamp: str, quantity: int) -> Path:
+    """A CSV file of one late calls event of acme."""
+    path = folder / name
+    path.write_text(
+        f"id,customer,timestamp,metric,quantity\n{ident},acme,{timestamp},calls,{quantity}\n"
+    )
+    return path
+
+
 def test_golden_invoices(setup: tuple[Path, Path]) -> None:
     folder, store_path = setup
     subs = load_subscriptions(folder / "subs.yaml")
@@ -169,13 +194,11 @@ def test_cli_rate_writes_invoices_and_focus(setup: tuple[Path, Path]) -> None:
 
 def test_cli_rate_names_customers_rated_by_the_exact_evaluator(setup: tuple[Path, Path]) -> None:
     folder, store_path = setup
-    (folder / "fair.yaml").write_text(
-        "ratecard: 1\nid: fair\ncurrency: USD\ncomponents:\n"
+    acme_on(
+        folder,
+        "fair",
         "  - {id: seats, type: seat, unit_price: '30', fair_use: {metric: calls, quantity: 20}}\n"
-        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
-    )
-    (folder / "fair-subs.yaml").write_text(
-        "subscriptions:\n  - {customer: acme, plan: fair.yaml, start: 2026-01-01, seats: 3}\n"
+        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n",
     )
     result = CliRunner().invoke(
         app,
@@ -250,20 +273,16 @@ def test_exact_path_customers_carry_credits_and_get_late_adjustments(
     adjusted in November, and the credit balance November starts from is the one the
     re-rated October leaves (not the issued one, which would spend the last 3.00 twice)."""
     folder, store_path = setup
-    (folder / "fair.yaml").write_text(
-        "ratecard: 1\nid: fair\ncurrency: USD\ncomponents:\n"
-        "  - {id: seats, type: seat, unit_price: '30', fair_use: {metric: calls, quantity: 50}}\n"
-        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
-        "modifiers: {credits: [{amount: '100'}]}\n"
+    subs = load_subscriptions(
+        acme_on(
+            folder,
+            "fair",
+            "  - {id: seats, type: seat, unit_price: '30', fair_use: {metric: calls, quantity: 50}}\n"
+            "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+            "modifiers: {credits: [{amount: '100'}]}\n",
+        )
     )
-    (folder / "fair-subs.yaml").write_text(
-        "subscriptions:\n  - {customer: acme, plan: fair.yaml, start: 2026-01-01, seats: 3}\n"
-    )
-    subs = load_subscriptions(folder / "fair-subs.yaml")
-    late = folder / "late.csv"
-    late.write_text(
-        "id,customer,timestamp,metric,quantity\n9,acme,2026-10-05T00:00:00Z,calls,100\n"
-    )
+    late = late_calls(folder, "late.csv", 9, "2026-10-05T00:00:00Z", 100)
     with EventStore(store_path) as store:
         october = rate(store, subs, month("2026-10"))
         store.ingest([late])
@@ -290,20 +309,16 @@ def test_late_events_re_rate_the_issued_periods_after_them(setup: tuple[Path, Pa
     """A late October event found when December is rated: November is rated again too, from
     the credit balance the re-rated October leaves, so the grant is never spent twice."""
     folder, store_path = setup
-    (folder / "credit.yaml").write_text(
-        "ratecard: 1\nid: credit\ncurrency: USD\ncomponents:\n"
-        "  - {id: seats, type: seat, unit_price: '30'}\n"
-        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
-        "modifiers: {credits: [{amount: '150'}]}\n"
+    subs = load_subscriptions(
+        acme_on(
+            folder,
+            "credit",
+            "  - {id: seats, type: seat, unit_price: '30'}\n"
+            "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+            "modifiers: {credits: [{amount: '150'}]}\n",
+        )
     )
-    (folder / "credit-subs.yaml").write_text(
-        "subscriptions:\n  - {customer: acme, plan: credit.yaml, start: 2026-01-01, seats: 3}\n"
-    )
-    subs = load_subscriptions(folder / "credit-subs.yaml")
-    late = folder / "late.csv"
-    late.write_text(
-        "id,customer,timestamp,metric,quantity\n9,acme,2026-10-05T00:00:00Z,calls,100\n"
-    )
+    late = late_calls(folder, "late.csv", 9, "2026-10-05T00:00:00Z", 100)
     with EventStore(store_path) as store:
         october = rate(store, subs, month("2026-10"))
         november = rate(store, subs, month("2026-11"))
@@ -333,15 +348,16 @@ def test_late_events_re_rate_the_issued_periods_after_them(setup: tuple[Path, Pa
 
 def test_a_subscription_from_mid_month_prepays_its_term_once(setup: tuple[Path, Path]) -> None:
     folder, store_path = setup
-    (folder / "prepaid.yaml").write_text(
-        "ratecard: 1\nid: prepaid\ncurrency: USD\ncomponents:\n"
-        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
-        "modifiers: {commitment: {amount: '500', term_months: 12, payment: prepaid}}\n"
+    subs = load_subscriptions(
+        acme_on(
+            folder,
+            "prepaid",
+            "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+            "modifiers: {commitment: {amount: '500', term_months: 12, payment: prepaid}}\n",
+            start="2026-10-15",
+            seats="",
+        )
     )
-    (folder / "prepaid-subs.yaml").write_text(
-        "subscriptions:\n  - {customer: acme, plan: prepaid.yaml, start: 2026-10-15}\n"
-    )
-    subs = load_subscriptions(folder / "prepaid-subs.yaml")
     with EventStore(store_path) as store:
         october = rate(store, subs, month("2026-10"))
         november = rate(store, subs, month("2026-11"))
@@ -358,13 +374,8 @@ def test_an_adjusted_period_re_rated_again_keeps_its_earlier_adjustment(
     November, whose own charges are compared, not the adjustment it carried."""
     folder, store_path = setup
     subs = load_subscriptions(folder / "subs.yaml")
-    late_october, late_november = folder / "late-oct.csv", folder / "late-nov.csv"
-    late_october.write_text(
-        "id,customer,timestamp,metric,quantity\n9,acme,2026-10-05T00:00:00Z,calls,100\n"
-    )
-    late_november.write_text(
-        "id,customer,timestamp,metric,quantity\n10,acme,2026-11-05T00:00:00Z,calls,10\n"
-    )
+    late_october = late_calls(folder, "late-oct.csv", 9, "2026-10-05T00:00:00Z", 100)
+    late_november = late_calls(folder, "late-nov.csv", 10, "2026-11-05T00:00:00Z", 10)
     with EventStore(store_path) as store:
         rate(store, subs, month("2026-10"))
         store.ingest([late_october])
