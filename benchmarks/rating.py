@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -156,7 +157,10 @@ def main() -> None:
         timed("generate", lambda: generate(events_file, args.events, args.customers))
     store_path = folder / "store.duckdb"
     for old in folder.glob("store.duckdb*"):
-        old.unlink()
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
     store = EventStore(store_path, threads=args.threads)
     ingest_s, report = timed("ingest", lambda: store.ingest([events_file]))
     again_s, again = timed("re-ingest (all duplicates)", lambda: store.ingest([events_file]))

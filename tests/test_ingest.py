@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -349,58 +349,84 @@ def test_cli_reports_bad_rows_with_exit_code_2_and_no_traceback(tmp_path: Path) 
 
 
 KILLER = """
-import sys
-from ratecard.store import EventStore
+import sys, time
+from ratecard.store import EventStore, events, keys
+
+def stop_after(module, name):
+    real = getattr(module, name)
+    def stopped(*args, **kwargs):
+        result = real(*args, **kwargs)
+        print("stopped after " + name, flush=True)
+        time.sleep(600)
+        return result
+    setattr(module, name, stopped)
+
+point = sys.argv[3]
+if point == "copy_segment":
+    stop_after(events, "copy_segment")
+elif point == "write_keys":
+    stop_after(keys, "write_keys")
+else:
+    stop_after(EventStore, "_insert_staged")
 store = EventStore(sys.argv[1])
-print("ready", flush=True)
-store.ingest([sys.argv[2]])
-print("done", flush=True)
+store.ingest(sys.argv[2:3])
 """
 
 
-def test_sigkill_mid_ingest_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("point", "suffix"),
+    [("copy_segment", "parquet"), ("write_keys", "parquet"), ("_insert_staged", "csv")],
+)
+def test_sigkill_mid_ingest_leaves_the_store_as_it_was(
+    tmp_path: Path, point: str, suffix: str
+) -> None:
+    """Killed once the batch's files or rows are written but before it commits."""
     store_path = tmp_path / "s.duckdb"
     first = tmp_path / "first.csv"
     first.write_text("id,customer,timestamp,metric,quantity\n1,acme,2026-10-03T17:00:00Z,x,1\n")
     with EventStore(store_path) as store:
         store.ingest([first])
         before = rows(store)
-    big = tmp_path / "big.parquet"
-    n = 3_000_000
-    pq.write_table(
-        pa.table(
-            {
-                "id": pa.array([str(i) for i in range(n)]),
-                "customer": pa.array(["c"] * n),
-                "timestamp": pa.array(["2026-10-03T17:00:00Z"] * n),
-                "metric": pa.array(["x"] * n),
-                "quantity": pa.array(range(n), pa.int64()),
-            }
-        ),
-        big,
+        kept = sorted(store.folder.iterdir())
+    big = tmp_path / f"big.{suffix}"
+    n = 1000
+    table = pa.table(
+        {
+            "id": pa.array([f"k{i}" for i in range(n)]),
+            "customer": pa.array(["c"] * n),
+            "timestamp": pa.array(["2026-10-03T17:00:00Z"] * n),
+            "metric": pa.array(["x"] * n),
+            "quantity": pa.array(range(n), pa.int64()),
+        }
     )
+    if suffix == "parquet":
+        pq.write_table(table, big)
+    else:
+        pa.csv.write_csv(table, big)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     with subprocess.Popen(
-        [sys.executable, "-c", KILLER, str(store_path), str(big)],
+        [sys.executable, "-c", KILLER, str(store_path), str(big), point],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
     ) as child:
         assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
-        assert child.poll() is None, "the ingest finished before it could be killed"
+        assert child.stdout.readline().strip() == f"stopped after {point}"
+        if point != "_insert_staged":  # the uncommitted batch's files are there
+            assert len(list(store.folder.iterdir())) > len(kept)
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         assert child.returncode == -signal.SIGKILL
     with EventStore(store_path) as store:
         assert rows(store) == before
         assert store.watermark() == 1
+        assert sorted(store.folder.iterdir()) == kept  # what the killed ingest wrote is gone
         # and the store still works
         assert store.ingest([first]).duplicates == 1
+        assert store.ingest([big]).inserted == n
 
 
-# -- the bulk path: clean Parquet files go straight into the store (ratecard.store.bulk) ----
+# -- segments: clean Parquet files are kept as they came (ratecard.store.segments) ----------
 
 
 def parquet_events(path: Path, ids: list[str], quantities: list[int], **extra: Any) -> Path:
@@ -487,7 +513,13 @@ def test_bulk_and_staged_ingest_store_identical_data(
         bulk = [store.ingest([path, extra]), store.ingest([extra])]
         bulk_rows = stored(store)
         bulk_dims = store.con.execute("SELECT * FROM dims ORDER BY ALL").fetchall()
-    monkeypatch.setattr("ratecard.store.events.ingest_clean_parquet", lambda *a: None)
+        # both files were kept as segments, the first with its repeated event skipped
+        assert store.con.execute("SELECT segment, rows FROM segments").fetchall() == [
+            (1, 2),
+            (2, 1),
+        ]
+        assert store.con.execute("SELECT count(*) FROM event_rows").fetchall() == [(0,)]
+    monkeypatch.setattr(EventStore, "_clean_parquet", lambda *a: None)
     with EventStore(":memory:") as store:
         staged = [store.ingest([path, extra]), store.ingest([extra])]
         assert stored(store) == bulk_rows

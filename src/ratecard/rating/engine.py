@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -295,6 +296,20 @@ def rate_period(
 ) -> RatingRun:
     """Rate every subscribed customer's usage in ``period`` inside the store's DuckDB; the
     customers on plans the SQL does not rate are priced by the exact evaluator."""
+    with store.window(_midnight(period.start), _midnight(period.end)):
+        return _rate_period(store, subs, plans, period)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def _rate_period(
+    store: EventStore,
+    subs: Sequence[Subscription],
+    plans: dict[str, Plan],
+    period: Period,
+) -> RatingRun:
     con = store.con
     vector, exact, reasons = split_by_support(subs, plans)
     groups: list[Group] = []

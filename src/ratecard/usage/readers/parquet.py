@@ -16,7 +16,7 @@ import duckdb
 from ratecard.errors import Problem
 from ratecard.usage.readers.rows import KNOWN_FIELDS, QUANTITY_MAX, STATUSES
 
-__all__ = ["ParquetSource", "inspect_parquet"]
+__all__ = ["ParquetSource", "inspect_parquet", "parquet_scan"]
 
 _DIM_PREFIX = "dimensions."
 _DEC = "DECIMAL(18,6)"
@@ -35,10 +35,12 @@ class ParquetSource:
     """SQL over one Parquet file: the rows in the staging shape, and a check per row.
 
     ``rows`` stages every row with its canonical dimensions and its list of problems. The
-    other parts let the store ingest a clean file without staging it: ``check`` is NULL for a
-    valid row, ``dim_keys`` are the raw dimension columns (``dims`` canonicalises them, so it
-    can run over their distinct values only) and ``fields`` selects the staging columns other
-    than ``dims`` and ``bad``, all over ``scan``.
+    other parts let the store keep a clean file as it is (a segment, :mod:`ratecard.store`)
+    instead of staging it: ``check`` is NULL for a valid row; ``columns`` selects the stored
+    event columns and ``dim_hash`` keys the raw dimension columns (``dims`` canonicalises
+    them, so it runs over their distinct values only), both over :func:`parquet_scan` of the
+    file, which depends only on ``has_map``; ``keys`` selects one ``ev, source, id`` row per
+    event (not per metric) over ``event_scan``.
     """
 
     path: str
@@ -49,9 +51,58 @@ class ParquetSource:
     check: str = "NULL"  # the first problem of a row, NULL when it is valid
     dims: str = "'{}'"  # canonical dimensions of a row, from the dim_keys columns
     dim_keys: tuple[str, ...] = ()  # the raw dimension columns, quoted
+    columns: str = ""  # the stored columns (no ev, line), as a SELECT list over scan
+    has_map: bool = False  # metrics come from a `quantities` map: one row per map entry
+    keys: str = ""  # ev, source, id: a SELECT list over event_scan
+    ts: str = "NULL"  # the event's timestamp (naive UTC), over scan
+    screen_stats: str = "false"  # aggregate over scan: true when a row may be invalid
+    screen_rows: str = "false"  # condition over scan: true when the row may be invalid
+
+    @property
+    def dim_hash(self) -> str:
+        """A key for the raw dimension columns of a row (callers check it is unique)."""
+        return f"hash({', '.join(self.dim_keys)})" if self.dim_keys else "0::UBIGINT"
+
+    @property
+    def event_scan(self) -> str:
+        """The file's rows, one per event."""
+        return f"read_parquet({_lit(self.path)}, file_row_number = true)"
 
 
-def _timestamp(column: str, kind: str, field: str, checks: list[str], required: bool) -> str:
+def parquet_scan(paths: list[str], has_map: bool, *, filename: bool = False) -> str:
+    """FROM clause reading the rows of ``paths`` (Parquet files of one layout), one row per
+    metric, with ``file_row_number`` and, if asked, ``filename``."""
+    files = "[" + ", ".join(_lit(p) for p in paths) + "]"
+    options = ", filename = true" if filename else ""
+    read = f"read_parquet({files}, file_row_number = true{options})"
+    if not has_map:
+        return read
+    return (
+        f"(SELECT t.*, q.q.key AS qkey, q.q.value AS qvalue FROM {read} t, "
+        "LATERAL (SELECT unnest(map_entries(t.quantities)) AS q) q)"
+    )
+
+
+class _Checks:
+    """The checks of a file's rows: each is a per-row problem message (for staging, which
+    lists every bad row), and for the quick screen of a clean file either an aggregate that
+    Parquet statistics can answer without reading the rows (min, max, null counts: they bound
+    the values, so a clean answer is sound) or a cheap per-row condition."""
+
+    def __init__(self) -> None:
+        self.rows: list[str] = []  # CASE ... END: a problem message, NULL when the row is fine
+        self.stats: list[str] = []  # aggregates, true when some row may fail a check
+        self.scans: list[str] = []  # per-row conditions, true when the row may fail a check
+
+    def append(self, row: str, *, stats: str | None = None, scan: str | None = None) -> None:
+        self.rows.append(row)
+        if stats is not None:
+            self.stats.append(stats)
+        else:
+            self.scans.append(scan if scan is not None else f"({row}) IS NOT NULL")
+
+
+def _timestamp(column: str, kind: str, field: str, checks: _Checks, required: bool) -> str:
     col = _q(column)
     # A TIMESTAMPTZ holds UTC microseconds: rebuilding the naive UTC timestamp from them is
     # exact and much cheaper than timezone('UTC', ...), which remains for +-infinity.
@@ -76,7 +127,10 @@ def _timestamp(column: str, kind: str, field: str, checks: list[str], required: 
         )
         return "NULL::TIMESTAMP"
     if required:
-        checks.append(f"CASE WHEN {col} IS NULL THEN '{field}: an event needs a timestamp' END")
+        checks.append(
+            f"CASE WHEN {col} IS NULL THEN '{field}: an event needs a timestamp' END",
+            stats=f"count(*) > count({col})",
+        )
     return value
 
 
@@ -105,17 +159,19 @@ def _exact_kind(kind: str | None) -> bool:
     return False
 
 
-def _amount(
-    expr: str, field: str, checks: list[str], required: bool, kind: str | None = None
-) -> str:
+def _amount(expr: str, field: str, checks: _Checks, required: bool, kind: str | None = None) -> str:
     if _exact_kind(kind):
         checks.append(
             f"CASE WHEN {expr} < 0 THEN '{field}: must not be negative, got ' "
             f"|| CAST({expr} AS VARCHAR) WHEN {expr} >= {QUANTITY_MAX} THEN "
-            f"'{field}: too large, got ' || CAST({expr} AS VARCHAR) END"
+            f"'{field}: too large, got ' || CAST({expr} AS VARCHAR) END",
+            stats=f"(min({expr}) < 0 OR max({expr}) >= {QUANTITY_MAX})",
         )
         if required:
-            checks.append(f"CASE WHEN {expr} IS NULL THEN '{field}: missing' END")
+            checks.append(
+                f"CASE WHEN {expr} IS NULL THEN '{field}: missing' END",
+                stats=f"count(*) > count({expr})",
+            )
         return f"CAST({expr} AS {_DEC})"
     value = f"TRY_CAST({expr} AS {_DEC})"
     exact = f"TRY_CAST({expr} AS DECIMAL(38,12))"
@@ -132,6 +188,13 @@ def _amount(
     return value
 
 
+def _empty_text(column: str, kind: str | None) -> str | None:
+    """An aggregate true when a VARCHAR column has a NULL or empty value ('' sorts first)."""
+    if kind != "VARCHAR":
+        return None
+    return f"(count(*) > count({_q(column)}) OR min({_q(column)}) = '')"
+
+
 def _text(column: str | None, kind: str | None = None) -> str:
     if column is None:
         return "NULL::VARCHAR"
@@ -140,7 +203,7 @@ def _text(column: str | None, kind: str | None = None) -> str:
     return f"NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '')"
 
 
-def _dimensions(columns: dict[str, str], checks: list[str]) -> str:
+def _dimensions(columns: dict[str, str], checks: _Checks) -> str:
     parts: list[tuple[str, str]] = []  # (name, value expression) for struct/prefixed dims
     kind = columns.get("dimensions")
     whole = None
@@ -205,7 +268,7 @@ def inspect_parquet(path: Path, file_index: int) -> ParquetSource:
         problems.append(
             Problem("needs a metric column (with quantity) or quantities", "metric", str(path))
         )
-    checks: list[str] = []
+    checks = _Checks()
     ts = _timestamp("timestamp", columns.get("timestamp", "VARCHAR"), "timestamp", checks, True)
     attributed = "NULL::TIMESTAMP"
     if "attributed_at" in columns:
@@ -218,9 +281,13 @@ def inspect_parquet(path: Path, file_index: int) -> ParquetSource:
     dims = _dimensions(columns, checks)
     status = _text("status", columns["status"]) if "status" in columns else "NULL::VARCHAR"
     allowed = ", ".join(_lit(s) for s in STATUSES)
+    screen = None
+    if columns.get("status") == "VARCHAR":
+        screen = f"{_q('status')} NOT IN ({allowed}, '')"
     checks.append(
         f"CASE WHEN {status} IS NOT NULL AND {status} NOT IN ({allowed}) THEN "
-        f"'status: unknown status ' || {status} END"
+        f"'status: unknown status ' || {status} END",
+        scan=screen,
     )
     for column, message in (
         ("id", "an event needs an id"),
@@ -228,28 +295,32 @@ def inspect_parquet(path: Path, file_index: int) -> ParquetSource:
     ):
         if column in columns:
             text_ = _text(column, columns[column])
-            checks.append(f"CASE WHEN {text_} IS NULL THEN '{column}: {message}' END")
+            checks.append(
+                f"CASE WHEN {text_} IS NULL THEN '{column}: {message}' END",
+                stats=_empty_text(column, columns[column]),
+            )
     source = _text("source", columns["source"]) if "source" in columns else "''"
-    base = (
+    ident = _text("id" if "id" in columns else None, columns.get("id"))
+    keys = (
         f"{file_index}::BIGINT * 4294967296 + file_row_number AS ev, "
-        f"file_row_number + 1 AS line, coalesce({source}, '') AS source, "
-        f"{_text('id' if 'id' in columns else None, columns.get('id'))} AS id, "
+        f"coalesce({source}, '') AS source, {ident} AS id"
+    )
+    stored = (
+        f"coalesce({source}, '') AS source, {ident} AS id, "
         f"{_text('customer' if 'customer' in columns else None, columns.get('customer'))} "
         "AS customer, "
         f"{ts} AS ts, {status} AS status, {attributed} AS attributed_at, {value} AS value"
     )
-    scan = f"read_parquet({_lit(str(path))}, file_row_number = true)"
+    ev_line = (
+        f"{file_index}::BIGINT * 4294967296 + file_row_number AS ev, file_row_number + 1 AS line"
+    )
+    scan = parquet_scan([str(path)], has_map)
     if has_map and "metric" in columns:
         checks.append(
             "CASE WHEN quantities IS NOT NULL AND metric IS NOT NULL THEN 'quantities: an event "
             "has either metric and quantity, or quantities, not both' END"
         )
     if has_map:
-        scan = (
-            f"(SELECT t.*, q.q.key AS qkey, q.q.value AS qvalue FROM read_parquet("
-            f"{_lit(str(path))}, file_row_number = true) t, "
-            "LATERAL (SELECT unnest(map_entries(t.quantities)) AS q) q)"
-        )
         quantity = _amount("qvalue", "quantities", checks, True)
         metric_expr = "CAST(qkey AS VARCHAR)"
     else:
@@ -257,11 +328,30 @@ def inspect_parquet(path: Path, file_index: int) -> ParquetSource:
         amount = _amount(qexpr, "quantity", checks, False, columns.get("quantity"))
         quantity = f"coalesce({amount}, 1::{_DEC})"
         metric_expr = _text("metric" if "metric" in columns else None, columns.get("metric"))
-        checks.append(f"CASE WHEN {metric_expr} IS NULL THEN 'metric: an event needs a metric' END")
-    every = "[x for x in [" + ", ".join(checks) + "] if x IS NOT NULL]"
-    check = f"coalesce({', '.join(checks)})"
+        checks.append(
+            f"CASE WHEN {metric_expr} IS NULL THEN 'metric: an event needs a metric' END",
+            stats=_empty_text("metric", columns.get("metric")),
+        )
+    every = "[x for x in [" + ", ".join(checks.rows) + "] if x IS NOT NULL]"
+    check = f"coalesce({', '.join(checks.rows)})"
     bad = f"CASE WHEN {check} IS NOT NULL THEN {every} END"
-    fields = f"{base}, {metric_expr} AS metric, {quantity} AS quantity"
+    stored += f", {metric_expr} AS metric, {quantity} AS quantity"
+    fields = f"{ev_line}, {stored}"
     rows = f"SELECT {fields}, {dims} AS dims, {bad} AS bad FROM {scan}"
-    keys = tuple(_q(c) for c in columns if c == "dimensions" or c.startswith(_DIM_PREFIX))
-    return ParquetSource(str(path), rows, problems, scan, fields, check, dims, keys)
+    dim_keys = tuple(_q(c) for c in columns if c == "dimensions" or c.startswith(_DIM_PREFIX))
+    return ParquetSource(
+        str(path),
+        rows,
+        problems,
+        scan,
+        fields,
+        check,
+        dims,
+        dim_keys,
+        stored,
+        has_map,
+        keys,
+        ts,
+        " OR ".join(checks.stats) or "false",
+        " OR ".join(checks.scans) or "false",
+    )
