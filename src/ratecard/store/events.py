@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class EventStore:
         self._temporary = self.path == ":memory:"
         if self._temporary:
             self.folder = Path(tempfile.mkdtemp(prefix="ratecard-segments-"))
+            weakref.finalize(self, shutil.rmtree, self.folder, True)
         else:
             self.folder = Path(self.path + ".segments")
         if not self._temporary and not read_only:
