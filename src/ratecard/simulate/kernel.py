@@ -268,8 +268,9 @@ def price_kernel(
     out_forfeited: Any,
     out_credits: Any,
 ) -> None:
-    """Price every scenario-month of ``usage`` into ``out_total`` (and the unserved,
-    shortfall, forfeited and credit outputs, which start at zero).
+    """Price every scenario-month of ``usage`` into ``out_total`` and the unserved,
+    shortfall, forfeited and credit outputs (each written whole: they may start uninitialised,
+    so that the caller need not zero them in a pass of its own).
 
     ``usage`` is a tuple of flattened ``(scenarios, months)`` arrays: ``usage[0]`` seats,
     ``usage[1]`` active seats; metric ``k`` of the program reads ``usage[total_slot[k]]`` and
@@ -402,9 +403,19 @@ def price_kernel(
         subtotal = out_total[start : start + n]
         for i in range(n):
             subtotal[i] = fixed_sums[_SUBTOTAL, i]
+        # The commitment's and credits' outputs are written only in some months: zeroed
+        # first, here rather than by the caller (a pass over the whole array of its own).
+        shortfall = out_shortfall[start : start + n]
+        forfeited = out_forfeited[start : start + n]
+        credits = out_credits[start : start + n]
         if committing:
+            settled = forfeited if prepaid else shortfall
             for i in range(n):
                 gross[i] = fixed_sums[_GROSS, i]
+                settled[i] = 0.0
+        if grants > 0:
+            for i in range(n):
+                credits[i] = 0.0
         # The tile's slice of each block array: indexing a slice by the loop counter alone
         # lets the compiler vectorise the loop (``array[start + i]`` needs a negative-index
         # check that keeps it scalar, about four times slower).
@@ -440,12 +451,14 @@ def price_kernel(
             seat, out = fair_seat[f], fair_out[f]
             source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
             unserved = out_unserved[out, start : start + n]
+            # (the metric's first limit writes its unserved row, ``0.0 +`` as if added to a
+            # zeroed row; later limits add to it)
             if math.isnan(sigma) and not has_served[k]:
                 # The common case, one pooled limit on the metric, in one pass.
                 for i in range(n):
                     excess = max(source[i] - limit * billed[seat, i], 0.0)
                     rows[_SERVED, k, i] = source[i] - excess
-                    unserved[i] += excess
+                    unserved[i] = 0.0 + excess
                 has_served[k] = True
                 continue
             if math.isnan(sigma):
@@ -462,7 +475,7 @@ def price_kernel(
             else:
                 for i in range(n):
                     rows[_SERVED, k, i] = source[i] - q[i]
-                    unserved[i] += q[i]
+                    unserved[i] = 0.0 + q[i]
             has_served[k] = True
 
         # Included allowances: one pool per metric, drawn by the components in plan order.
@@ -603,7 +616,7 @@ def price_kernel(
                         for j in range(scenarios):
                             i = j * months + m
                             subtotal[i] = max(amount - term_sum[j], 0.0)
-                            out_shortfall[start + i] = subtotal[i]
+                            shortfall[i] = subtotal[i]
                     continue
                 # Prepaid: only the running sum here (each month's sum before it kept in
                 # ``before``); the drawdown is worked out after, in one pass over the tile's
@@ -617,7 +630,7 @@ def price_kernel(
                     term_sum[j] = value + max(gross[i] * kept_net, 0.0)
                 if closing:
                     for j in range(scenarios):
-                        out_forfeited[start + j * months + m] = max(amount - term_sum[j], 0.0)
+                        forfeited[j * months + m] = max(amount - term_sum[j], 0.0)
             if prepaid:
                 # The drawdown of the balance left before each month, and the share of the
                 # month's net it covers (the rest at the overage discount); the prepayment is
@@ -689,7 +702,7 @@ def price_kernel(
                     use = min(coverable, max(left[j], 0.0))
                     left[j] -= coverable
                     subtotal[i] -= use
-                    out_credits[start + i] += use
+                    credits[i] += use
                     remaining = remaining or left[j] > 0.0
                 if not remaining:
                     # Spent in every scenario of the tile: the later months would use nothing.

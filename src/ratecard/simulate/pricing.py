@@ -101,11 +101,12 @@ def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> Pla
     disputed_slot = np.array([disputed.get(m, -1) for m in program.metrics], dtype=np.int64)
     modifiers = compiled.plan.modifiers
     commitment = modifiers.commitment
+    # (the kernel writes every output whole: zeroing them here would be a pass of its own)
     out_total = np.empty(size)
-    out_unserved = np.zeros((len(program.unserved_metrics), size))
-    out_shortfall = np.zeros(size if commitment and commitment.payment == "postpaid" else 1)
-    out_forfeited = np.zeros(size if commitment and commitment.payment == "prepaid" else 1)
-    out_credits = np.zeros(size if modifiers.credits else 1)
+    out_unserved = np.empty((len(program.unserved_metrics), size))
+    out_shortfall = np.empty(size if commitment and commitment.payment == "postpaid" else 1)
+    out_forfeited = np.empty(size if commitment and commitment.payment == "prepaid" else 1)
+    out_credits = np.empty(size if modifiers.credits else 1)
     kernel: Callable[..., None] = price_kernel
     kernel(
         usage,
