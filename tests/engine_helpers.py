@@ -37,8 +37,11 @@ def engine_invoices(
 
 
 def reference_invoice(plan: Plan, events: Sequence[dict[str, Any]], sub: Subscription) -> Invoice:
+    # the days of October the subscription covers: its events there, its seats those days
+    first = max(sub.start, date(2026, 10, 1))
+    last = min(sub.end or date(2026, 11, 1), date(2026, 11, 1))
     mine = [e for e in events if e["customer"] == sub.customer]
-    mine = [e for e in mine if START <= e["timestamp"][:10] < END]
+    mine = [e for e in mine if first.isoformat() <= e["timestamp"][:10] < last.isoformat()]
     summary: dict[str, Any] = {
         "period": {"start": START, "end": END},
         "customer": sub.customer,
@@ -47,7 +50,7 @@ def reference_invoice(plan: Plan, events: Sequence[dict[str, Any]], sub: Subscri
     }
     if sub.seats is not None:
         summary["seats"] = str(sub.seats)
-        summary["seat_days"] = str(sub.seats * 31)
+        summary["seat_days"] = str(sub.seats * (last - first).days)
     return ratecard.quote(plan, summary)
 
 

@@ -354,7 +354,7 @@ def test_a_subscription_from_mid_month_prepays_its_term_once(setup: tuple[Path, 
             "prepaid",
             "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
             "modifiers: {commitment: {amount: '500', term_months: 12, payment: prepaid}}\n",
-            start="2026-10-15",
+            start="2026-10-02",
             seats="",
         )
     )
@@ -546,3 +546,38 @@ def test_invalid_token_requests_are_reported(tmp_path: Path) -> None:
                 {"p": plan},
                 month("2026-10"),
             )
+
+
+def test_only_the_subscription_days_are_rated_and_the_rest_is_reported(
+    setup: tuple[Path, Path],
+) -> None:
+    """acme's calls: 50 on October 2, 20 on October 3. Subscribed from October 3, acme is
+    billed the 20 (20 x 0.10 = 2.00); until October 3 (exclusive), the 50 (5.00). Events no
+    subscription covered are listed, with zeta, who has no subscription at all."""
+    folder, store_path = setup
+    (folder / "calls.yaml").write_text(
+        "ratecard: 1\nid: calls\ncurrency: USD\ncomponents:\n"
+        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+    )
+    zeta = folder / "zeta.csv"
+    zeta.write_text("id,customer,timestamp,metric,quantity\nz1,zeta,2026-10-09T08:00:00Z,calls,4\n")
+    with EventStore(store_path) as store:
+        store.ingest([zeta])
+    totals = {}
+    for name, dates in (
+        ("from", "start: 2026-10-03"),
+        ("until", "start: 2026-01-01, end: 2026-10-03"),
+    ):
+        subs = folder / f"{name}.yaml"
+        subs.write_text(f"subscriptions:\n  - {{customer: acme, plan: calls.yaml, {dates}}}\n")
+        with EventStore(store_path) as store:
+            result = rate(store, load_subscriptions(subs), month("2026-10"), issue=False)
+        (invoice,) = result.invoices
+        totals[name] = invoice.total
+        # beta (no subscription here) and zeta are not rated, and acme's other day is reported
+        assert [(u.customer, u.events, u.subscribed) for u in result.unrated] == [
+            ("acme", 1, True),
+            ("beta", 1, False),
+            ("zeta", 1, False),
+        ]
+    assert totals == {"from": D("2.00"), "until": D("5.00")}

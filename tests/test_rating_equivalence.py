@@ -257,14 +257,21 @@ def events(draw: Any) -> list[dict[str, Any]]:
     plan=plans(),
     usage=events(),
     seats=st.sampled_from([1, 4]),
-    start=st.sampled_from([date(2024, 11, 1), date(2026, 1, 1)]),
+    start=st.sampled_from([date(2024, 11, 1), date(2026, 1, 1), date(2026, 10, 12)]),
+    end=st.sampled_from([None, date(2026, 10, 20)]),
 )
 def test_engine_matches_the_exact_evaluator(
-    tmp_path: Path, plan: ratecard.Plan, usage: list[dict[str, Any]], seats: int, start: date
+    tmp_path: Path,
+    plan: ratecard.Plan,
+    usage: list[dict[str, Any]],
+    seats: int,
+    start: date,
+    end: date | None,
 ) -> None:
+    """Subscriptions may cover part of the month: only their days' events are rated."""
     subs = [
-        Subscription(customer=c, plan="plan", start=start, seats=Decimal(seats))
-        for c in ("c1", "c2")
+        Subscription(customer="c1", plan="plan", start=start, end=end, seats=Decimal(seats)),
+        Subscription(customer="c2", plan="plan", start=start, seats=Decimal(seats)),
     ]
     engine = engine_invoices(tmp_path, plan, usage, subs)
     for sub in subs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from ratecard.cli.app import app, err, out, user_errors
 from ratecard.errors import Problem, UsageError
+
+if TYPE_CHECKING:
+    from ratecard.rating.coverage import Unrated
 
 DEFAULT_STORE = Path("ratecard.duckdb")
 StoreOption = Annotated[
@@ -183,8 +186,25 @@ def rate(
             f"late: {item.events} events for {item.customer} in {item.period.label} "
             "(already issued) held: the customer has no invoice this period"
         )
+    _print_unrated(result.unrated, chosen.label)
     if not dry_run:
         out.print(f"period {chosen.label} recorded as issued in {store}")
+
+
+def _print_unrated(unrated: list[Unrated], label: str) -> None:
+    """Usage no subscription priced: a sign of a missing or mis-dated subscription."""
+    for subscribed, why in (
+        (False, f"with no subscription in {label}"),
+        (True, "outside their subscription's days"),
+    ):
+        found = [u for u in unrated if u.subscribed == subscribed]
+        if found:
+            names = ", ".join(repr(u.customer) for u in found[:3])
+            more = f" and {len(found) - 3:,} more" if len(found) > 3 else ""
+            out.print(
+                f"not rated: {sum(u.events for u in found):,} events of {len(found):,} "
+                f"customers {why} ({names}{more})"
+            )
 
 
 @app.command()

@@ -27,6 +27,7 @@ from ratecard.plan.components import (
     UsageComponent,
 )
 from ratecard.plan.prices import GraduatedPercentagePrice, PackagePrice
+from ratecard.rating.coverage import outside_window
 from ratecard.rating.dialect import CARRY, SCALE, Dialect, lit, mul
 from ratecard.rating.layout import OUTCOME_CLASSES, Metered, PlanLayout, Tokens
 from ratecard.rating.price_sql import charge_sql
@@ -130,7 +131,12 @@ def _group_event_code(
 
 
 def base_sql(
-    dialect: Dialect, groups: Sequence[Group], start: date, end: date, dims_key: str
+    dialect: Dialect,
+    groups: Sequence[Group],
+    start: date,
+    end: date,
+    dims_key: str,
+    windowed: bool = False,
 ) -> str:
     """The one scan over events: every plan group's metered usage, grouped.
 
@@ -139,7 +145,8 @@ def base_sql(
     plan groups, without looking at subscriptions: joining every event to its customer's
     plan group costs as much as the scan itself, joining the sums (a few per customer and
     metric) costs little. The sums then get their customer's plan group and are grouped by
-    that group's codes."""
+    that group's codes. With ``windowed``, events outside their customer's subscription days
+    are left out (:mod:`ratecard.rating.coverage`)."""
     columns = _event_columns(dialect, groups, start, end)
     width = max((len(exprs) for exprs in columns.values()), default=0)
     event_columns = []
@@ -167,7 +174,8 @@ def base_sql(
         FROM (SELECT e.customer, c.uc, {"".join(f"{c}, " for c in event_columns)}e.quantity,
                 e.value, e.ts
             FROM events e JOIN codes c ON c.metric = e.metric AND c.dkey = e.{dims_key}
-            WHERE e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}) x
+            WHERE e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}
+            {_covered(windowed)}) x
         GROUP BY customer, uc{keys}"""
     event_code = _group_event_code(dialect, groups, columns, start, end)
     return f"""SELECT pg, customer, metric, code, ekey, sum(units) AS units, sum(val) AS val,
@@ -182,7 +190,12 @@ def base_sql(
 
 
 def requests_sql(
-    dialect: Dialect, pgs: Sequence[int], start: date, end: date, dims_key: str
+    dialect: Dialect,
+    pgs: Sequence[int],
+    start: date,
+    end: date,
+    dims_key: str,
+    windowed: bool = False,
 ) -> str:
     """Token events gathered per request (one event id, several token metrics)."""
     sums = ", ".join(
@@ -195,7 +208,12 @@ def requests_sql(
     FROM events e JOIN subs s ON s.customer = e.customer
     WHERE e.metric IN ({metrics}) AND s.pg IN ({", ".join(str(p) for p in pgs)})
       AND e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}
+      {_covered(windowed)}
     GROUP BY s.pg, e.customer, e.source, e.id, e.{dims_key}"""
+
+
+def _covered(windowed: bool) -> str:
+    return f"AND {outside_window()}" if windowed else ""
 
 
 def _line(

@@ -26,6 +26,7 @@ from ratecard.plan.components import SeatComponent
 from ratecard.plan.model import Plan
 from ratecard.rating.assemble import assemble
 from ratecard.rating.compile import LINE_COLUMNS, Group, base_sql, lines_sql, requests_sql
+from ratecard.rating.coverage import partial_windows
 from ratecard.rating.customers import Customers, customer_inputs
 from ratecard.rating.dialect import DUCKDB, Dialect
 from ratecard.rating.exact import ExactCustomers, exact_customers, metric_table, usage_queries
@@ -237,13 +238,16 @@ def _code_tables(
 
 
 def statements(
-    dialect: Dialect, groups: Sequence[Group], period: Period, dims_key: str
+    dialect: Dialect, groups: Sequence[Group], period: Period, dims_key: str, windowed: bool
 ) -> tuple[str, str | None, list[str]]:
-    """(base scan, token requests scan or None, one lines query per plan group)."""
-    base = base_sql(dialect, groups, period.start, period.end, dims_key)
+    """(base scan, token requests scan or None, one lines query per plan group); with
+    ``windowed`` the scans read ``windows`` (:mod:`ratecard.rating.coverage`)."""
+    base = base_sql(dialect, groups, period.start, period.end, dims_key, windowed)
     token_pgs = [g.pg for g in groups if g.layout.tokens]
     requests = (
-        requests_sql(dialect, token_pgs, period.start, period.end, dims_key) if token_pgs else None
+        requests_sql(dialect, token_pgs, period.start, period.end, dims_key, windowed)
+        if token_pgs
+        else None
     )
     queries = []
     for group in groups:
@@ -311,18 +315,35 @@ def _rate_period(
     period: Period,
 ) -> RatingRun:
     con = store.con
+    windows = partial_windows(subs, period)
+    if windows is None:
+        return _rate_subscribed(con, subs, plans, period, False)
+    con.register("windows", windows)
+    try:
+        return _rate_subscribed(con, subs, plans, period, True)
+    finally:
+        con.unregister("windows")
+
+
+def _rate_subscribed(
+    con: Any,
+    subs: Sequence[Subscription],
+    plans: dict[str, Plan],
+    period: Period,
+    windowed: bool,
+) -> RatingRun:
     vector, exact, reasons = split_by_support(subs, plans)
     groups: list[Group] = []
     members: dict[int, Customers] = {}
     parts: list[pa.Table] = []
     if vector:
-        groups, members, parts = _rate_sql(con, vector, plans, period)
+        groups, members, parts = _rate_sql(con, vector, plans, period, windowed)
     lines = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
     run = RatingRun(period, groups, members, lines)
     if exact:
         tables = exact_tables(exact, plans)
         summed, raw = usage_queries(
-            "events e JOIN dims d ON d.dims_id = e.dims_id", "d.dims", period
+            "events e JOIN dims d ON d.dims_id = e.dims_id", "d.dims", period, windowed=windowed
         )
         for name, table in tables.items():
             con.register(name, table)
@@ -336,11 +357,15 @@ def _rate_period(
 
 
 def _rate_sql(
-    con: Any, subs: Sequence[Subscription], plans: dict[str, Plan], period: Period
+    con: Any,
+    subs: Sequence[Subscription],
+    plans: dict[str, Plan],
+    period: Period,
+    windowed: bool,
 ) -> tuple[list[Group], dict[int, Customers], list[pa.Table]]:
     dims = [(k, json.loads(d)) for k, d in con.execute("SELECT dims_id, dims FROM dims").fetchall()]
     groups, members, tables = plan_groups(DUCKDB, subs, plans, period, dims)
-    base, requests, queries = statements(DUCKDB, groups, period, "dims_id")
+    base, requests, queries = statements(DUCKDB, groups, period, "dims_id", windowed)
     with decimal.localcontext(CONTEXT):
         for name, table in tables.items():
             con.register(name, table)

@@ -37,6 +37,7 @@ from ratecard.plan.components import (
 )
 from ratecard.plan.model import Plan
 from ratecard.plan.prices import PercentagePrice
+from ratecard.rating.coverage import outside_window
 from ratecard.rating.customers import CustomerInputs, customer_inputs
 from ratecard.rating.subscriptions import Period, Subscription
 from ratecard.usage.model import Period as UsagePeriod
@@ -96,19 +97,24 @@ def metric_table(plans: dict[str, Plan], keys: Sequence[str]) -> pa.Table:
     )
 
 
-def usage_queries(events: str, dims: str, period: Period, moment: str = "{}") -> tuple[str, str]:
+def usage_queries(
+    events: str, dims: str, period: Period, moment: str = "{}", windowed: bool = False
+) -> tuple[str, str]:
     """(summed usage, raw events) of the customers in ``exact_subs`` for ``period``.
 
     ``events`` is the FROM clause giving events ``e`` (joined to their dimensions), ``dims``
     the expression of an event's canonical dimension JSON, ``moment`` how a timestamp column
     is selected (``unix_micros({})`` where a driver would shift naive timestamps to its own
     time zone). Reads the registered tables ``exact_subs (customer, plan_key)`` and
-    ``exact_metrics`` (:func:`metric_table`)."""
+    ``exact_metrics`` (:func:`metric_table`), and ``windows`` with ``windowed``
+    (:mod:`ratecard.rating.coverage`)."""
     scope = f"""FROM {events}
         JOIN exact_subs s ON s.customer = e.customer
         JOIN exact_metrics m ON m.plan_key = s.plan_key AND m.metric = e.metric
         WHERE e.ts >= TIMESTAMP '{period.start} 00:00:00'
           AND e.ts < TIMESTAMP '{period.end} 00:00:00'"""
+    if windowed:
+        scope += f" AND {outside_window()}"
     summed = f"""SELECT e.customer, e.metric, {dims} AS dims, sum(e.quantity) AS quantity,
             sum(e.value) AS value
         {scope} AND NOT m.raw

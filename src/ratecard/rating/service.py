@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from ratecard.charges.invoice import Invoice, Line, State
 from ratecard.errors import Problem, UsageError
+from ratecard.rating.coverage import Unrated, unrated
+from ratecard.rating.dialect import DUCKDB
 from ratecard.rating.engine import RatingRun, rate_period
 from ratecard.rating.late import (
     LateEvents,
@@ -34,6 +36,7 @@ class RateResult:
     late: list[LateEvents] = field(default_factory=list)  # adjusted on this period's invoices
     deferred: list[LateEvents] = field(default_factory=list)  # customer not billed this period
     issued: bool = False
+    unrated: list[Unrated] = field(default_factory=list)  # events no subscription priced
 
 
 def rate(
@@ -57,6 +60,8 @@ def rate(
     active = subscriptions.for_period(period)
     _check_order(store, subscriptions, active, period)
     run = rate_period(store, active, subscriptions.plans, period)
+    with store.window(_midnight(period.start), _midnight(period.end)):
+        left_out = unrated(store.con, DUCKDB, active, period)
     billed = {s.customer for s in active}
     late = find_late(store, period.start)
     result_late = [item for item in late if item.customer in billed]
@@ -81,7 +86,11 @@ def rate(
         except BaseException:
             store.con.execute("ROLLBACK")
             raise
-    return RateResult(period, run, invoices, result_late, deferred, issue)
+    return RateResult(period, run, invoices, result_late, deferred, issue, left_out)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
 
 
 def _check_order(

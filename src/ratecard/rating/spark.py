@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ratecard.plan.model import Plan
 from ratecard.rating.compile import LINE_COLUMNS
+from ratecard.rating.coverage import partial_windows
 from ratecard.rating.dialect import SPARK
 from ratecard.rating.engine import (
     REQUEST_CHECK,
@@ -81,6 +82,8 @@ def _spark_type(kind: pa.DataType) -> Any:
         return types.DecimalType(kind.precision, kind.scale)
     if pa.types.is_boolean(kind):
         return types.BooleanType()
+    if pa.types.is_date32(kind):
+        return types.DateType()
     raise TypeError(f"no Spark type for {kind}")
 
 
@@ -106,21 +109,30 @@ def rate_period_spark(
     paths = [events] if isinstance(events, str) else list(events)
     frame = spark.read.parquet(*paths)
     frame.createOrReplaceTempView("events")
+    windows = partial_windows(subs, period)
+    if windows is not None:
+        _frame(spark, windows).createOrReplaceTempView("windows")
     vector, exact, reasons = split_by_support(subs, plans)
     run = RatingRun(period, [], {}, pa.table({}))
     if vector:
-        run = _rate_sql(spark, vector, plans, period)
+        run = _rate_sql(spark, vector, plans, period, windows is not None)
     if exact:
         for name, table in exact_tables(exact, plans).items():
             _frame(spark, table).createOrReplaceTempView(name)
-        summed, raw = usage_queries("events e", "e.dims", period, "unix_micros({})")
+        summed, raw = usage_queries(
+            "events e", "e.dims", period, "unix_micros({})", windowed=windows is not None
+        )
         rows = [[tuple(r) for r in spark.sql(sql).collect()] for sql in (summed, raw)]
         run.exact = exact_customers(exact, plans, period, reasons, *rows)
     return run
 
 
 def _rate_sql(
-    spark: SparkSession, subs: Sequence[Subscription], plans: dict[str, Plan], period: Period
+    spark: SparkSession,
+    subs: Sequence[Subscription],
+    plans: dict[str, Plan],
+    period: Period,
+    windowed: bool,
 ) -> RatingRun:
     dims = [
         (row[0], json.loads(row[0]))
@@ -129,7 +141,7 @@ def _rate_sql(
     groups, members, tables = plan_groups(SPARK, subs, plans, period, dims)
     for name, table in tables.items():
         _frame(spark, table).createOrReplaceTempView(name)
-    base, requests, queries = statements(SPARK, groups, period, "dims")
+    base, requests, queries = statements(SPARK, groups, period, "dims", windowed)
     spark.sql(base).cache().createOrReplaceTempView("base")
     if requests is not None:
         spark.sql(requests).cache().createOrReplaceTempView("req")

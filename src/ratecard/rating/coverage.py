@@ -1,0 +1,100 @@
+"""Which events a rating run prices: a subscribed customer's, within the subscription's days.
+
+A subscription that starts or ends inside the period covers only its own days: no plan applied
+to the customer before or after them, so their events there are not priced (seats are already
+counted over those days only). Events of customers with no subscription in the period are not
+priced either. Neither kind is dropped silently: :func:`unrated` lists them per customer.
+
+The scans read the table ``windows (customer, from_day, to_day)``, registered only when some
+subscription covers part of the period (:func:`partial_windows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from ratecard.rating.dialect import Dialect
+from ratecard.rating.subscriptions import Period, Subscription
+
+__all__ = ["Unrated", "outside_window", "partial_windows", "unrated", "unrated_sql"]
+
+
+def _windows(subs: Sequence[Subscription], period: Period, partial: bool) -> pa.Table:
+    customers, starts, ends = [], [], []
+    for sub in subs:
+        first = max(sub.start, period.start)
+        last = period.end if sub.end is None else min(sub.end, period.end)
+        if partial and first == period.start and last == period.end:
+            continue
+        customers.append(sub.customer)
+        starts.append(first)
+        ends.append(last)
+    return pa.table(
+        {
+            "customer": pa.array(customers, pa.string()),
+            "from_day": pa.array(starts, pa.date32()),
+            "to_day": pa.array(ends, pa.date32()),
+        }
+    )
+
+
+def partial_windows(subs: Sequence[Subscription], period: Period) -> pa.Table | None:
+    """The days of ``period`` each subscription covers, for those not covering all of it;
+    None when every one covers the whole period."""
+    table = _windows(subs, period, partial=True)
+    return table if table.num_rows else None
+
+
+def outside_window(alias: str = "e") -> str:
+    """A condition, to AND into a scan of events ``alias``: the event is not outside its
+    customer's subscription days (reads ``windows``)."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM windows w WHERE w.customer = {alias}.customer AND "
+        f"({alias}.ts < CAST(w.from_day AS TIMESTAMP) "
+        f"OR {alias}.ts >= CAST(w.to_day AS TIMESTAMP)))"
+    )
+
+
+@dataclass(frozen=True)
+class Unrated:
+    """A customer's events in the period that no subscription priced."""
+
+    customer: str
+    events: int  # event-metric rows
+    subscribed: bool  # True: the events fall outside the subscription's days
+
+
+def unrated_sql(dialect: Dialect, period: Period) -> str:
+    """Per customer, the events of ``period`` outside every subscription (reads
+    ``coverage``, the days each subscription covers: :func:`coverage_table`)."""
+    start, end = dialect.timestamp(period.start), dialect.timestamp(period.end)
+    return f"""SELECT e.customer, count(*) AS events, bool_or(c.customer IS NOT NULL) AS subscribed
+    FROM events e
+    LEFT JOIN (SELECT customer, min(from_day) AS from_day, max(to_day) AS to_day
+               FROM coverage GROUP BY customer) c ON c.customer = e.customer
+    WHERE e.ts >= {start} AND e.ts < {end}
+      AND (c.customer IS NULL OR e.ts < CAST(c.from_day AS TIMESTAMP)
+           OR e.ts >= CAST(c.to_day AS TIMESTAMP))
+    GROUP BY e.customer
+    ORDER BY e.customer"""
+
+
+def coverage_table(subs: Sequence[Subscription], period: Period) -> pa.Table:
+    """The days of ``period`` every subscription of ``subs`` covers."""
+    return _windows(subs, period, partial=False)
+
+
+def unrated(
+    con: Any, dialect: Dialect, subs: Sequence[Subscription], period: Period
+) -> list[Unrated]:
+    """Events of ``period`` in the store of ``con`` that no subscription of ``subs`` prices."""
+    con.register("coverage", coverage_table(subs, period))
+    try:
+        rows = con.execute(unrated_sql(dialect, period)).fetchall()
+    finally:
+        con.unregister("coverage")
+    return [Unrated(str(c), int(n), bool(s)) for c, n, s in rows]
