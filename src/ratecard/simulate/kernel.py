@@ -331,8 +331,13 @@ def price_kernel(
         for i in range(width):
             kept[p, i] = factor_row[i] * part_kept[p] if escalated else part_kept[p]
     # Each metric's raw and served units. Its total is read from the block's array in place:
-    # the _TOTAL rows stay zero, for the metrics the block lacks.
-    rows = np.zeros((3, metrics, width))
+    # the _TOTAL rows stay zero, for the metrics the block lacks. (Rows and scratch that each
+    # tile writes before it reads them start uninitialised: zeroing them costs more than
+    # pricing a small block.)
+    rows = np.empty((3, metrics, width))
+    for k in range(metrics):
+        if total_slot[k] < 0:
+            rows[_TOTAL, k] = 0.0
     raw = np.empty(metrics, dtype=np.int64)  # the row of each metric's raw units
     for k in range(metrics):
         raw[k] = _RAW if disputed_slot[k] >= 0 else _TOTAL
@@ -344,29 +349,29 @@ def price_kernel(
     for p in range(parts):
         reads_raw[part_metric[p]] |= part_kind[p] == USAGE
     has_served = np.zeros(metrics, dtype=np.bool_)
-    pool = np.zeros((metrics, width))
+    pool = np.empty((metrics, width))  # zeroed by the tile's first allowance on the metric
     has_pool = np.zeros(metrics, dtype=np.bool_)
-    billed = np.zeros((parts, width))
-    base = np.zeros((parts, width))
+    billed = np.empty((parts, width))  # (limits read the billed seats of seat components only)
+    base = np.empty((parts, width))
     # Invoice lines differ from the escalated, discounted charges only by reversed outcomes
     # and commitment discounts; otherwise they are the same rows.
-    line = np.zeros((parts, width)) if disputes or committing else base
+    line = np.empty((parts, width)) if disputes or committing else base
     reversal = np.zeros((parts, width))  # written for outcomes with disputes only
-    gross = np.zeros(width)  # the escalated, discounted charges the commitment counts
+    gross = np.empty(width)  # the escalated, discounted charges the commitment counts
     # The share of the committed lines the commitment takes off: ``rate`` when postpaid;
     # month by month when prepaid (how much of the balance is left).
     taken = np.full(width, rate)
     later = np.zeros(width)  # what the charges whose lines are added later are added to
-    active = np.ones(width)
-    units = np.zeros(width)
-    q = np.zeros(width)
-    own = np.zeros(width)
-    more = np.zeros(width)
-    spare = np.zeros(width)  # price_row's scratch row
-    before = np.zeros(width if prepaid else 1)  # per month: the prepaid term's sum before it
-    paid = np.zeros(width if prepaid else 1)  # per month: what the prepaid balance paid
-    term_sum = np.zeros(TILE)  # per scenario of the tile: the commitment term's running sum
-    left = np.zeros(TILE)  # per scenario of the tile: a credit grant's balance
+    active = np.empty(width)
+    units = np.empty(width)
+    q = np.empty(width)
+    own = np.empty(width)
+    more = np.empty(width)
+    spare = np.empty(width)  # price_row's scratch row
+    before = np.empty(width if prepaid else 1)  # per month: the prepaid term's sum before it
+    paid = np.empty(width if prepaid else 1)  # per month: what the prepaid balance paid
+    term_sum = np.empty(TILE)  # per scenario of the tile: the commitment term's running sum
+    left = np.empty(TILE)  # per scenario of the tile: a credit grant's balance
 
     # Flat fees, and metered components whose metric the block does not have (zero units
     # every month: the price at zero, a flat fee at zero or nothing), charge the same in every

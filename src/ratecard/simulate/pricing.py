@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,18 +88,22 @@ class PlanCost:
     """Credit grants used."""
 
 
-def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> PlanCost:
-    """Price every scenario-month of ``block`` (see the module docstring for the tolerance)."""
-    # Numba is imported on first use: it costs half a second that commands which never
-    # simulate (quote, rate, validate) should not pay.
+@cache
+def _kernel() -> Callable[..., None]:
+    """The pricing kernel, imported on first use (Numba costs half a second that commands
+    which never simulate, as quote, rate and validate, should not pay) and kept (an import
+    statement per call costs about a microsecond)."""
     from ratecard.simulate.kernel import price_kernel
 
+    return price_kernel
+
+
+def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> PlanCost:
+    """Price every scenario-month of ``block`` (see the module docstring for the tolerance)."""
     program: Program = compiled.program
     usage, totals, disputed = block.indexed()
     shape = block.shape
     size = shape[0] * shape[1]
-    total_slot = np.array([totals.get(m, -1) for m in program.metrics], dtype=np.int64)
-    disputed_slot = np.array([disputed.get(m, -1) for m in program.metrics], dtype=np.int64)
     modifiers = compiled.plan.modifiers
     commitment = modifiers.commitment
     # (the kernel writes every output whole: zeroing them here would be a pass of its own)
@@ -107,13 +112,10 @@ def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> Pla
     out_shortfall = np.empty(size if commitment and commitment.payment == "postpaid" else 1)
     out_forfeited = np.empty(size if commitment and commitment.payment == "prepaid" else 1)
     out_credits = np.empty(size if modifiers.credits else 1)
-    kernel: Callable[..., None] = price_kernel
-    kernel(
+    _kernel()(
         usage,
         shape[1],
-        total_slot,
-        disputed_slot,
-        *program.arrays(),
+        *program.arguments(totals, disputed),
         calendar.escalation,
         calendar.credit_months,
         out_total,

@@ -117,13 +117,38 @@ class Program:
 
     def arrays(self) -> tuple[FloatArray | IntArray | float, ...]:
         """Everything but the metric names, in the order of the kernel's arguments."""
-        return self._arrays
+        return tuple(getattr(self, f.name) for f in fields(self)[2:])
+
+    def arguments(
+        self, totals: tuple[str, ...], disputed: tuple[str, ...]
+    ) -> tuple[FloatArray | IntArray | float, ...]:
+        """The kernel's arguments from ``total_slot`` on, for a block whose array tuple holds
+        seats, active seats, the totals of ``totals`` and the disputed units of ``disputed``
+        (:meth:`Block.indexed <ratecard.simulate.usage.Block.indexed>`): each metric's slots
+        in that tuple (-1 where the block lacks it), then :meth:`arrays`. Built once per block
+        layout and kept: a plan is priced block after block of one workload, and building them
+        takes longer than pricing a small block."""
+        key = (totals, disputed)
+        found = self._arguments.get(key)
+        if found is None:
+            if len(self._arguments) >= _LAYOUTS:
+                self._arguments.clear()
+            total_at = {m: 2 + i for i, m in enumerate(totals)}
+            disputed_at = {m: 2 + len(totals) + i for i, m in enumerate(disputed)}
+            total_slot = _ints([total_at.get(m, -1) for m in self.metrics])
+            disputed_slot = _ints([disputed_at.get(m, -1) for m in self.metrics])
+            found = self._arguments[key] = (total_slot, disputed_slot, *self.arrays())
+        return found
 
     @cached_property
-    def _arrays(self) -> tuple[FloatArray | IntArray | float, ...]:
-        # Built once: a plan is priced block after block, and listing a dataclass's fields
-        # takes longer than pricing a small block.
-        return tuple(getattr(self, f.name) for f in fields(self)[2:])
+    def _arguments(
+        self,
+    ) -> dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[FloatArray | IntArray | float, ...]]:
+        return {}
+
+
+_LAYOUTS = 8
+"""Block layouts whose kernel arguments a :class:`Program` keeps (a workload has one)."""
 
 
 def _ints(values: list[int]) -> IntArray:

@@ -124,7 +124,7 @@ class Block:
     tasks: FloatArray | None = None
     spikes: NDArray[np.bool_] | None = None
 
-    _indexed: tuple[tuple[FloatArray, ...], dict[str, int], dict[str, int]] | None = field(
+    _indexed: tuple[tuple[FloatArray, ...], tuple[str, ...], tuple[str, ...]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -132,12 +132,12 @@ class Block:
     def shape(self) -> tuple[int, int]:
         return (int(self.seats.shape[0]), int(self.seats.shape[1]))
 
-    def indexed(self) -> tuple[tuple[FloatArray, ...], dict[str, int], dict[str, int]]:
+    def indexed(self) -> tuple[tuple[FloatArray, ...], tuple[str, ...], tuple[str, ...]]:
         """Every array in one tuple, for the pricing kernel: seats, active seats, then each
         metric's total and disputed units (each ``(scenarios, months)`` array flattened, a
         view when it is C-contiguous, then empty arrays up to a multiple of :data:`ARRAYS`),
-        with the position of each metric's total and disputed array. Built on first use and
-        kept."""
+        with the metrics whose totals, then disputed units, follow seats and active seats in
+        that order (blocks of one workload share them). Built on first use and kept."""
         if self._indexed is None:
             shape = self.shape
             arrays = tuple(
@@ -148,7 +148,5 @@ class Block:
             # the kernel's signature, and each new signature is a compile of several seconds.
             padding = -len(arrays) % ARRAYS
             arrays += (_read_only(np.zeros(0)),) * padding
-            totals = {m: 2 + i for i, m in enumerate(self.totals)}
-            disputed = {m: 2 + len(totals) + i for i, m in enumerate(self.disputed)}
-            self._indexed = (arrays, totals, disputed)
+            self._indexed = (arrays, tuple(self.totals), tuple(self.disputed))
         return self._indexed
