@@ -581,3 +581,31 @@ def test_only_the_subscription_days_are_rated_and_the_rest_is_reported(
             ("zeta", 1, False),
         ]
     assert totals == {"from": D("2.00"), "until": D("5.00")}
+
+
+def test_a_customer_added_to_an_issued_month_is_invoiced_on_its_own(
+    setup: tuple[Path, Path],
+) -> None:
+    """October was issued for acme and beta; zeta's subscription is added afterwards. Rating
+    October again invoices zeta alone (4 calls x 0.10 = 0.40) and leaves the issued ones."""
+    folder, store_path = setup
+    (folder / "calls.yaml").write_text(
+        "ratecard: 1\nid: calls\ncurrency: USD\ncomponents:\n"
+        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
+    )
+    zeta = folder / "zeta.csv"
+    zeta.write_text("id,customer,timestamp,metric,quantity\nz1,zeta,2026-10-09T08:00:00Z,calls,4\n")
+    subs = folder / "subs.yaml"
+    with EventStore(store_path) as store:
+        store.ingest([zeta])
+        first = rate(store, load_subscriptions(subs), month("2026-10"))
+        assert [(u.customer, u.subscribed) for u in first.unrated] == [("zeta", False)]
+        subs.write_text(
+            subs.read_text() + "  - {customer: zeta, plan: calls.yaml, start: 2026-10-01}\n"
+        )
+        again = rate(store, load_subscriptions(subs), month("2026-10"))
+        assert [(i.customer, i.total) for i in again.invoices] == [("zeta", D("0.40"))]
+        assert again.kept == 2
+        assert again.unrated == []
+        with pytest.raises(UsageError, match="already issued for every subscribed customer"):
+            rate(store, load_subscriptions(subs), month("2026-10"))

@@ -186,6 +186,11 @@ def rate(
             f"late: {item.events} events for {item.customer} in {item.period.label} "
             "(already issued) held: the customer has no invoice this period"
         )
+    if result.kept:
+        out.print(
+            f"{result.kept:,} customers already issued for {chosen.label} kept their invoices; "
+            "only the others were rated"
+        )
     _print_unrated(result.unrated, chosen.label)
     if not dry_run:
         out.print(f"period {chosen.label} recorded as issued in {store}")

@@ -37,31 +37,36 @@ class RateResult:
     deferred: list[LateEvents] = field(default_factory=list)  # customer not billed this period
     issued: bool = False
     unrated: list[Unrated] = field(default_factory=list)  # events no subscription priced
+    kept: int = 0  # customers already issued for the period, left as they were
 
 
 def rate(
     store: EventStore, subscriptions: Subscriptions, period: Period, *, issue: bool = True
 ) -> RateResult:
-    """Rate ``period`` for every subscribed customer. Late events of issued periods become
-    ``late_adjustment`` lines; with ``issue`` the invoices are recorded as issued."""
-    already = issued_customers(store, period)
-    if already:
+    """Rate ``period`` for every subscribed customer not yet invoiced for it (a customer
+    added to an issued month is invoiced on its own; issued invoices are never redone).
+    Late events of issued periods become ``late_adjustment`` lines; with ``issue`` the
+    invoices are recorded as issued."""
+    already = set(issued_customers(store, period))
+    subscribed = subscriptions.for_period(period)
+    active = [s for s in subscribed if s.customer not in already]
+    if already and not active:
+        example = sorted(already)[0]
         raise UsageError(
             [
                 Problem(
-                    f"period {period.label} was already issued for {len(already)} customers "
-                    f"(e.g. {already[0]!r}); issued invoices are final, and events that arrive "
-                    "for it later are billed as adjustments on the next period",
+                    f"period {period.label} was already issued for every subscribed customer "
+                    f"({len(already)}, e.g. {example!r}); issued invoices are final, and events "
+                    "that arrive for it later are billed as adjustments on the next period",
                     "period",
                 )
             ]
         )
     watermark = store.watermark()
-    active = subscriptions.for_period(period)
     _check_order(store, subscriptions, active, period)
     run = rate_period(store, active, subscriptions.plans, period)
     with store.window(_midnight(period.start), _midnight(period.end)):
-        left_out = unrated(store.con, DUCKDB, active, period)
+        left_out = unrated(store.con, DUCKDB, subscribed, period)
     billed = {s.customer for s in active}
     late = find_late(store, period.start)
     result_late = [item for item in late if item.customer in billed]
@@ -86,7 +91,7 @@ def rate(
         except BaseException:
             store.con.execute("ROLLBACK")
             raise
-    return RateResult(period, run, invoices, result_late, deferred, issue, left_out)
+    return RateResult(period, run, invoices, result_late, deferred, issue, left_out, len(already))
 
 
 def _midnight(day: date) -> datetime:
