@@ -116,3 +116,23 @@ def test_fit_command_writes_a_workload_that_simulates(tmp_path: Path):
     missing = runner.invoke(app, ["fit", "--events", str(path), "--customer", "nobody"])
     assert missing.exit_code == 2
     assert "no usage rows for customer 'nobody'" in missing.output
+
+
+def test_fit_from_the_store_equals_fit_from_the_file(tmp_path: Path):
+    """The metering store holds the same events: the fitted workload is the same."""
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in recorded(2)) + "\n", encoding="utf-8")
+    store = tmp_path / "usage.duckdb"
+    ingested = runner.invoke(app, ["ingest", str(path), "--store", str(store)])
+    assert ingested.exit_code == 0, ingested.output
+    from_file = runner.invoke(app, ["fit", "--events", str(path), "--customer", "acme"])
+    from_store = runner.invoke(app, ["fit", "--store", str(store), "--customer", "acme"])
+    assert from_store.exit_code == 0, from_store.output
+    assert yaml.safe_load(from_store.output) == yaml.safe_load(from_file.output)
+    assert yaml.safe_load(from_store.output)["outcomes"]["metric"] == "resolution"
+    both = runner.invoke(app, ["fit", "--events", str(path), "--store", str(store)])
+    assert both.exit_code == 2
+    assert "give one of --events FILE or --store PATH" in both.output
+    missing = runner.invoke(app, ["fit", "--store", str(tmp_path / "nope.duckdb")])
+    assert missing.exit_code == 2
+    assert "no such event store" in missing.output

@@ -114,6 +114,24 @@ def _read_rows(path: Path) -> list[FitRow]:
     return rows_from_records(batch.table.to_pylist())
 
 
+def _store_rows(path: Path, customer: str | None) -> list[FitRow]:
+    """The stored events (of ``customer``, if given) in the order they happened."""
+    from ratecard.store import EventStore
+
+    if not path.is_file():
+        raise UsageError([Problem("no such event store", source=str(path))])
+    where = "WHERE e.customer = ?" if customer is not None else ""
+    with EventStore(path, read_only=True) as store:
+        table = store.con.execute(
+            "SELECT e.source, e.id, e.customer, e.ts, e.metric, e.quantity, d.dims, e.status "
+            f"FROM events e JOIN dims d USING (dims_id) {where} "
+            "ORDER BY e.ts, e.source, e.id, e.metric",
+            [customer] if customer is not None else [],
+        ).fetchall()
+    names = ("source", "id", "customer", "ts", "metric", "quantity", "dims", "status")
+    return rows_from_records(dict(zip(names, row, strict=True)) for row in table)
+
+
 def _read_events_plain(path: Path) -> list[FitRow]:
     """JSON Lines of events, for when the readers are unavailable."""
     events = []
@@ -132,7 +150,13 @@ def _read_events_plain(path: Path) -> list[FitRow]:
 @app.command("fit")
 @user_errors
 def fit_command(
-    events: Annotated[Path, typer.Option("--events", help="Event file (JSONL or CSV).")],
+    events: Annotated[
+        Path | None, typer.Option("--events", help="Event file (JSONL or CSV).")
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Event store to fit from (filled by ratecard ingest)."),
+    ] = None,
     customer: Annotated[
         str | None, typer.Option("--customer", help="Fit this customer's usage.")
     ] = None,
@@ -144,13 +168,20 @@ def fit_command(
         Path | None, typer.Option("--output", "-o", help="Write the workload here.")
     ] = None,
 ) -> None:
-    """Derive a workload from recorded events (tasks, seats, tokens per task, outcomes, mix)."""
-    if not events.is_file():
-        raise UsageError([Problem("no such event file", source=str(events))])
-    try:
-        rows = _read_rows(events)
-    except ImportError:  # pragma: no cover - readers need pyarrow
-        rows = _read_events_plain(events)
+    """Derive a workload from recorded events (tasks, seats, tokens per task, outcomes, mix),
+    read from an event file or from the event store."""
+    if (events is None) == (store is None):
+        raise UsageError([Problem("give one of --events FILE or --store PATH", "events")])
+    if store is not None:
+        rows = _store_rows(store, customer)
+    else:
+        assert events is not None
+        if not events.is_file():
+            raise UsageError([Problem("no such event file", source=str(events))])
+        try:
+            rows = _read_rows(events)
+        except ImportError:  # pragma: no cover - readers need pyarrow
+            rows = _read_events_plain(events)
     workload = fit_workload(rows, customer, task_metric, horizon)
     dumped = workload.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     data: dict[str, Any] = {}
