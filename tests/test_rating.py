@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 import ratecard
 from ratecard.cli import app
 from ratecard.errors import UsageError
+from ratecard.rating.coverage import unrated
+from ratecard.rating.dialect import DUCKDB
 from ratecard.rating.engine import rate_period
 from ratecard.rating.focus import FOCUS_COLUMNS
 from ratecard.rating.service import rate
@@ -121,6 +123,11 @@ def test_golden_invoices(setup: tuple[Path, Path]) -> None:
         },
     )
     assert reference.total == beta.total
+    # the prorated allowance is carried exactly (a 6-place rounding of it, as DuckDB's LEAST
+    # of a 14-place and a 6-place decimal gave, would make this 425.806452)
+    (calls,) = [line for line in beta.lines if line.component == "calls"]
+    assert abs(calls.quantity - (500 - D(2300) / D(31))) < D("1e-12")
+    assert calls.description == "calls (74.193548 included)"
 
 
 def test_subscriptions_from_csv(tmp_path: Path, setup: tuple[Path, Path]) -> None:
@@ -571,7 +578,11 @@ def test_only_the_subscription_days_are_rated_and_the_rest_is_reported(
         subs = folder / f"{name}.yaml"
         subs.write_text(f"subscriptions:\n  - {{customer: acme, plan: calls.yaml, {dates}}}\n")
         with EventStore(store_path) as store:
-            result = rate(store, load_subscriptions(subs), month("2026-10"), issue=False)
+            loaded = load_subscriptions(subs)
+            result = rate(store, loaded, month("2026-10"), issue=False)
+            # counted from the rating scan's sums; a pass of its own finds the same
+            october = month("2026-10")
+            assert result.unrated == unrated(store.con, DUCKDB, loaded.for_period(october), october)
         (invoice,) = result.invoices
         totals[name] = invoice.total
         # beta (no subscription here) and zeta are not rated, and acme's other day is reported

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from ratecard.charges.invoice import Line
 from ratecard.charges.price_math import Charge, TierSlice, percentage_charges, quantity_charge
@@ -17,7 +17,7 @@ from ratecard.charges.records import (
 )
 from ratecard.charges.seats import Entitlements
 from ratecard.errors import Problem, UsageError
-from ratecard.money import ZERO
+from ratecard.money import CONTEXT, ZERO
 from ratecard.plan.components import OutcomeComponent, UsageComponent
 from ratecard.plan.prices import GraduatedPercentagePrice, PackagePrice, PercentagePrice, Price
 
@@ -223,7 +223,7 @@ def usage_lines(
     items = [(r, entitled.served_units(r, component.metric)) for r in matched]
     units = sum((u for _, u in items), ZERO)
     included = entitled.take_included(component.metric, units)
-    note = f" ({_num(included)} included)" if included else ""
+    note = included_note(included)
     return _quantity_lines(
         component, _weights(items, component), units - included, escalation, note
     )
@@ -231,6 +231,18 @@ def usage_lines(
 
 def _num(value: Decimal) -> str:
     return f"{value.normalize():f}"
+
+
+_SHOWN = Decimal("0.000001")
+
+
+def included_note(included: Decimal) -> str:
+    """The description's note of included units taken, shown to 6 decimal places (a prorated
+    allowance such as 10 x 19/31 seats does not terminate; the line's quantity is exact)."""
+    if not included:
+        return ""
+    shown = included.quantize(_SHOWN, rounding=ROUND_HALF_UP, context=CONTEXT)
+    return f" ({_num(shown)} included)"
 
 
 def outcome_lines(

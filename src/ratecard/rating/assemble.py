@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ratecard.charges.invoice import Invoice, Line, State
+from ratecard.charges.metered import included_note
 from ratecard.charges.modifiers import Context, apply_modifiers
 from ratecard.charges.price_math import TierSlice
 from ratecard.charges.quote import component_limits
@@ -76,7 +77,7 @@ def _metered_line(
             )
         note = f" ({late} outside the attribution window, not billed)" if late else ""
     else:
-        note = f" ({_num(included)} included)" if included else ""
+        note = included_note(included)
     title += note
     value_based = isinstance(component.price, GraduatedPercentagePrice)
     per = Decimal(1) if value_based else component.per

@@ -4,9 +4,11 @@ Inputs, as tables: ``events`` (the store's rows, or their Parquet export), ``sub
 and customer), ``codes`` (metric, dimension key -> union code) and ``ucodes`` (union code ->
 metric and each plan group's code), ``tcodes`` (plan group, tokens component, dimension key ->
 group) and ``subs_<pg>`` (per customer: billed seats of each seat component, included units of
-each metric). The event scan (:func:`base_sql`) groups all plan groups' events at once by
-customer, metric, dimension code and event code (time window, outcome class); every component
-then prices its few aggregated rows (:func:`lines_sql`).
+each metric), and ``windows`` when some subscription covers part of the period. The event scan
+(:func:`scan_sql`, kept as ``scan``) sums all customers' events at once; :func:`base_sql`
+groups those sums by customer, metric, dimension code and event code (time window, outcome
+class) for each plan group; every component then prices its few aggregated rows
+(:func:`lines_sql`).
 Every line comes out with the columns of :data:`LINE_COLUMNS`.
 """
 
@@ -34,7 +36,16 @@ from ratecard.rating.price_sql import charge_sql
 from ratecard.rating.support import inverse
 from ratecard.rating.windows import window_index
 
-__all__ = ["LINE_COLUMNS", "Group", "TokenKey", "base_sql", "lines_sql", "requests_sql"]
+__all__ = [
+    "CUSTOMER_EVENTS",
+    "LINE_COLUMNS",
+    "Group",
+    "TokenKey",
+    "base_sql",
+    "lines_sql",
+    "requests_sql",
+    "scan_sql",
+]
 
 LINE_COLUMNS = (
     "pg",
@@ -130,7 +141,7 @@ def _group_event_code(
     return f"CASE {' '.join(branches)} ELSE 0 END" if branches else "0"
 
 
-def base_sql(
+def scan_sql(
     dialect: Dialect,
     groups: Sequence[Group],
     start: date,
@@ -138,15 +149,16 @@ def base_sql(
     dims_key: str,
     windowed: bool = False,
 ) -> str:
-    """The one scan over events: every plan group's metered usage, grouped.
+    """The one scan over events: every customer's usage in the period, summed.
 
-    Events are summed first per customer, union code (``codes.uc``: one per distinct set of
-    plan group codes of a metric and dimension set) and the event-code expressions of all
-    plan groups, without looking at subscriptions: joining every event to its customer's
-    plan group costs as much as the scan itself, joining the sums (a few per customer and
-    metric) costs little. The sums then get their customer's plan group and are grouped by
-    that group's codes. With ``windowed``, events outside their customer's subscription days
-    are left out (:mod:`ratecard.rating.coverage`)."""
+    Events are summed per customer, union code (``codes.uc``: one per distinct set of plan
+    group codes of a metric and dimension set; events no plan group prices are left out) and
+    the event-code expressions of all plan groups, without looking at subscriptions: joining
+    every event to its customer's plan group costs as much as the scan itself, joining the
+    sums (a few per customer and metric) costs little (:func:`base_sql`). Customers without a
+    subscription are summed too, and with ``windowed`` ``outside`` marks events outside their
+    customer's subscription days (:mod:`ratecard.rating.coverage`): the events no
+    subscription prices are then counted from the sums, without a pass of their own."""
     columns = _event_columns(dialect, groups, start, end)
     width = max((len(exprs) for exprs in columns.values()), default=0)
     event_columns = []
@@ -158,10 +170,6 @@ def base_sql(
         )
         event_columns.append(f"CASE e.metric {branches} ELSE 0 END AS e{i}")
     keys = "".join(f", e{i}" for i in range(width))
-    if len(groups) == 1:
-        code = f"u.code_{groups[0].pg}"
-    else:
-        code = "CASE s.pg " + " ".join(f"WHEN {g.pg} THEN u.code_{g.pg}" for g in groups) + " END"
     # only value-based prices read event values: other runs skip summing them
     valued = any(
         isinstance(metered.component.price, GraduatedPercentagePrice)
@@ -169,24 +177,49 @@ def base_sql(
         for metered in group.layout.metered.values()
     )
     val = "sum(value)" if valued else "CAST(NULL AS DECIMAL(38,6))"
-    sums = f"""SELECT customer, uc{keys}, sum(quantity) AS units, {val} AS val,
+    outside, window_join = "false", ""
+    if windowed:
+        outside = (
+            "coalesce(e.ts < CAST(w.from_day AS TIMESTAMP) "
+            "OR e.ts >= CAST(w.to_day AS TIMESTAMP), false)"
+        )
+        window_join = "LEFT JOIN windows w ON w.customer = e.customer"
+    return f"""SELECT customer, uc, outside{keys}, sum(quantity) AS units, {val} AS val,
             count(*) AS n, min(ts) AS first_ts
-        FROM (SELECT e.customer, c.uc, {"".join(f"{c}, " for c in event_columns)}e.quantity,
-                e.value, e.ts
-            FROM events e JOIN codes c ON c.metric = e.metric AND c.dkey = e.{dims_key}
-            WHERE e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}
-            {_covered(windowed)}) x
-        GROUP BY customer, uc{keys}"""
+        FROM (SELECT e.customer, c.uc, {outside} AS outside,
+                {"".join(f"{c}, " for c in event_columns)}e.quantity, e.value, e.ts
+            FROM events e
+            JOIN codes c ON c.metric = e.metric AND c.dkey = e.{dims_key}
+            {window_join}
+            WHERE e.ts >= {dialect.timestamp(start)} AND e.ts < {dialect.timestamp(end)}) x
+        GROUP BY customer, uc, outside{keys}"""
+
+
+def base_sql(dialect: Dialect, groups: Sequence[Group], start: date, end: date) -> str:
+    """Every plan group's metered usage, from the sums of :func:`scan_sql` (the relation
+    ``scan``): each sum gets its customer's plan group and is grouped by that group's codes."""
+    columns = _event_columns(dialect, groups, start, end)
+    if len(groups) == 1:
+        code = f"u.code_{groups[0].pg}"
+    else:
+        code = "CASE s.pg " + " ".join(f"WHEN {g.pg} THEN u.code_{g.pg}" for g in groups) + " END"
     event_code = _group_event_code(dialect, groups, columns, start, end)
     return f"""SELECT pg, customer, metric, code, ekey, sum(units) AS units, sum(val) AS val,
         sum(n) AS n, min(first_ts) AS first_ts
     FROM (SELECT s.pg, a.customer, u.metric, {code} AS code, {event_code} AS ekey, a.units,
             a.val, a.n, a.first_ts
-        FROM ({sums}) a
+        FROM scan a
         JOIN subs s ON s.customer = a.customer
-        JOIN ucodes u ON u.uc = a.uc) x
+        JOIN ucodes u ON u.uc = a.uc
+        WHERE NOT a.outside) x
     WHERE code IS NOT NULL
     GROUP BY pg, customer, metric, code, ekey"""
+
+
+CUSTOMER_EVENTS = """SELECT customer, sum(n) AS events,
+    coalesce(sum(n) FILTER (WHERE outside), 0) AS outside
+FROM scan GROUP BY customer"""
+"""Per customer, the period's events and those outside the subscription's days."""
 
 
 def requests_sql(
@@ -307,7 +340,11 @@ def _metered_sql(
     column = group.included_columns.get(component.metric)
     if isinstance(component, UsageComponent) and not value_based and column is not None:
         used = " + ".join(f"coalesce({p}.total, 0)" for p in earlier) or lit(ZERO)
-        included = f"LEAST(GREATEST(s.{column} - ({used}), {lit(ZERO)}), coalesce(x.total, 0))"
+        # (the total cast to the carry type: LEAST would round both to the total's 6 places)
+        included = (
+            f"LEAST(GREATEST(s.{column} - ({used}), {lit(ZERO)}), "
+            f"CAST(coalesce(x.total, 0) AS {CARRY}))"
+        )
         joins = "".join(f" LEFT JOIN {p}_sum {p} ON {p}.customer = s.customer" for p in earlier)
         earlier.append(name)
     elif isinstance(component, UsageComponent) and not value_based:

@@ -3,7 +3,10 @@
 A subscription that starts or ends inside the period covers only its own days: no plan applied
 to the customer before or after them, so their events there are not priced (seats are already
 counted over those days only). Events of customers with no subscription in the period are not
-priced either. Neither kind is dropped silently: :func:`unrated` lists them per customer.
+priced either. Neither kind is dropped silently: they are listed per customer, counted from the
+rating scan's sums (:func:`unrated_of_scan`: events of the metrics and dimensions the run's
+plans price), or, when no plan went through the SQL scan, by a pass of their own
+(:func:`unrated`: every event).
 
 The scans read the table ``windows (customer, from_day, to_day)``, registered only when some
 subscription covers part of the period (:func:`partial_windows`).
@@ -20,7 +23,14 @@ import pyarrow as pa
 from ratecard.rating.dialect import Dialect
 from ratecard.rating.subscriptions import Period, Subscription
 
-__all__ = ["Unrated", "outside_window", "partial_windows", "unrated", "unrated_sql"]
+__all__ = [
+    "Unrated",
+    "outside_window",
+    "partial_windows",
+    "unrated",
+    "unrated_of_scan",
+    "unrated_sql",
+]
 
 
 def _windows(subs: Sequence[Subscription], period: Period, partial: bool) -> pa.Table:
@@ -88,10 +98,25 @@ def coverage_table(subs: Sequence[Subscription], period: Period) -> pa.Table:
     return _windows(subs, period, partial=False)
 
 
+def unrated_of_scan(customer_events: pa.Table, subs: Sequence[Subscription]) -> list[Unrated]:
+    """The events no subscription of ``subs`` priced, from a rating scan's count per customer
+    (:data:`ratecard.rating.compile.CUSTOMER_EVENTS`): no extra pass over the events."""
+    subscribed = {s.customer for s in subs}
+    found = []
+    for row in sorted(customer_events.to_pylist(), key=lambda r: str(r["customer"])):
+        customer = str(row["customer"])
+        if customer not in subscribed:
+            found.append(Unrated(customer, int(row["events"]), False))
+        elif row["outside"]:
+            found.append(Unrated(customer, int(row["outside"]), True))
+    return found
+
+
 def unrated(
     con: Any, dialect: Dialect, subs: Sequence[Subscription], period: Period
 ) -> list[Unrated]:
-    """Events of ``period`` in the store of ``con`` that no subscription of ``subs`` prices."""
+    """Events of ``period`` in the store of ``con`` that no subscription of ``subs`` prices
+    (a pass over the period's events, for runs without a SQL scan to count from)."""
     con.register("coverage", coverage_table(subs, period))
     try:
         rows = con.execute(unrated_sql(dialect, period)).fetchall()

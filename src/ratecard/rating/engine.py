@@ -25,7 +25,15 @@ from ratecard.money import CONTEXT, minor_unit
 from ratecard.plan.components import SeatComponent
 from ratecard.plan.model import Plan
 from ratecard.rating.assemble import assemble
-from ratecard.rating.compile import LINE_COLUMNS, Group, base_sql, lines_sql, requests_sql
+from ratecard.rating.compile import (
+    CUSTOMER_EVENTS,
+    LINE_COLUMNS,
+    Group,
+    base_sql,
+    lines_sql,
+    requests_sql,
+    scan_sql,
+)
 from ratecard.rating.coverage import partial_windows
 from ratecard.rating.customers import Customers, customer_inputs
 from ratecard.rating.dialect import DUCKDB, Dialect
@@ -60,6 +68,9 @@ class RatingRun:
     customers: dict[int, Customers]  # plan group -> its customers
     lines: pa.Table  # LINE_COLUMNS + amount (rounded half up per line)
     exact: ExactCustomers | None = None  # customers whose plan the SQL does not rate
+    # per customer with events in the period: events, and those outside the subscription's
+    # days (CUSTOMER_EVENTS; None when no plan went through the SQL scan)
+    customer_events: pa.Table | None = None
 
     def invoices(
         self,
@@ -237,12 +248,25 @@ def _code_tables(
     }
 
 
+@dataclass(frozen=True)
+class Statements:
+    """The SQL of a rating run: the event scan (to keep as ``scan``), the plan groups' usage
+    over it (to keep as ``base``), the token requests scan (to keep as ``req``) if any plan
+    prices tokens, and one lines query per plan group."""
+
+    scan: str
+    base: str
+    requests: str | None
+    lines: list[str]
+
+
 def statements(
     dialect: Dialect, groups: Sequence[Group], period: Period, dims_key: str, windowed: bool
-) -> tuple[str, str | None, list[str]]:
-    """(base scan, token requests scan or None, one lines query per plan group); with
-    ``windowed`` the scans read ``windows`` (:mod:`ratecard.rating.coverage`)."""
-    base = base_sql(dialect, groups, period.start, period.end, dims_key, windowed)
+) -> Statements:
+    """The statements of a run; with ``windowed`` the scans read ``windows``
+    (:mod:`ratecard.rating.coverage`)."""
+    scan = scan_sql(dialect, groups, period.start, period.end, dims_key, windowed)
+    base = base_sql(dialect, groups, period.start, period.end)
     token_pgs = [g.pg for g in groups if g.layout.tokens]
     requests = (
         requests_sql(dialect, token_pgs, period.start, period.end, dims_key, windowed)
@@ -259,7 +283,7 @@ def statements(
             f"{with_}SELECT {', '.join(LINE_COLUMNS)}, "
             f"{dialect.rounded('exact', minor)} AS amount FROM ({body}) l"
         )
-    return base, requests, queries
+    return Statements(scan, base, requests, queries)
 
 
 def arrow_of(result: Any) -> pa.Table:
@@ -336,10 +360,11 @@ def _rate_subscribed(
     groups: list[Group] = []
     members: dict[int, Customers] = {}
     parts: list[pa.Table] = []
+    customer_events = None
     if vector:
-        groups, members, parts = _rate_sql(con, vector, plans, period, windowed)
+        groups, members, parts, customer_events = _rate_sql(con, vector, plans, period, windowed)
     lines = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
-    run = RatingRun(period, groups, members, lines)
+    run = RatingRun(period, groups, members, lines, customer_events=customer_events)
     if exact:
         tables = exact_tables(exact, plans)
         summed, raw = usage_queries(
@@ -362,22 +387,25 @@ def _rate_sql(
     plans: dict[str, Plan],
     period: Period,
     windowed: bool,
-) -> tuple[list[Group], dict[int, Customers], list[pa.Table]]:
+) -> tuple[list[Group], dict[int, Customers], list[pa.Table], pa.Table]:
+    """Plan groups, their customers, line rows and the events per customer (SQL path)."""
     dims = [(k, json.loads(d)) for k, d in con.execute("SELECT dims_id, dims FROM dims").fetchall()]
     groups, members, tables = plan_groups(DUCKDB, subs, plans, period, dims)
-    base, requests, queries = statements(DUCKDB, groups, period, "dims_id", windowed)
+    sql = statements(DUCKDB, groups, period, "dims_id", windowed)
     with decimal.localcontext(CONTEXT):
         for name, table in tables.items():
             con.register(name, table)
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE base AS {base}")
-            if requests is not None:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE req AS {requests}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE scan AS {sql.scan}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE base AS {sql.base}")
+            customer_events = arrow_of(con.sql(CUSTOMER_EVENTS))
+            if sql.requests is not None:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE req AS {sql.requests}")
                 check_requests(con.execute(REQUEST_CHECK).fetchall())
-            parts = [arrow_of(con.sql(query)) for query in queries]
+            parts = [arrow_of(con.sql(query)) for query in sql.lines]
         finally:
             for name in tables:
                 con.unregister(name)
-            con.execute("DROP TABLE IF EXISTS base")
-            con.execute("DROP TABLE IF EXISTS req")
-    return groups, members, parts
+            for name in ("scan", "base", "req"):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+    return groups, members, parts, customer_events

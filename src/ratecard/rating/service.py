@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from ratecard.charges.invoice import Invoice, Line, State
 from ratecard.errors import Problem, UsageError
-from ratecard.rating.coverage import Unrated, unrated
+from ratecard.rating.coverage import Unrated, unrated, unrated_of_scan
 from ratecard.rating.dialect import DUCKDB
 from ratecard.rating.engine import RatingRun, rate_period
 from ratecard.rating.late import (
@@ -65,8 +65,11 @@ def rate(
     watermark = store.watermark()
     _check_order(store, subscriptions, active, period)
     run = rate_period(store, active, subscriptions.plans, period)
-    with store.window(_midnight(period.start), _midnight(period.end)):
-        left_out = unrated(store.con, DUCKDB, subscribed, period)
+    if run.customer_events is not None:
+        left_out = unrated_of_scan(run.customer_events, subscribed)
+    else:
+        with store.window(_midnight(period.start), _midnight(period.end)):
+            left_out = unrated(store.con, DUCKDB, subscribed, period)
     billed = {s.customer for s in active}
     late = find_late(store, period.start)
     result_late = [item for item in late if item.customer in billed]

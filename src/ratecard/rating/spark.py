@@ -141,13 +141,14 @@ def _rate_sql(
     groups, members, tables = plan_groups(SPARK, subs, plans, period, dims)
     for name, table in tables.items():
         _frame(spark, table).createOrReplaceTempView(name)
-    base, requests, queries = statements(SPARK, groups, period, "dims", windowed)
-    spark.sql(base).cache().createOrReplaceTempView("base")
-    if requests is not None:
-        spark.sql(requests).cache().createOrReplaceTempView("req")
+    sql = statements(SPARK, groups, period, "dims", windowed)
+    spark.sql(sql.scan).cache().createOrReplaceTempView("scan")
+    spark.sql(sql.base).cache().createOrReplaceTempView("base")
+    if sql.requests is not None:
+        spark.sql(sql.requests).cache().createOrReplaceTempView("req")
         check_requests([tuple(r) for r in spark.sql(REQUEST_CHECK).collect()])
     columns: dict[str, list[Any]] = {name: [] for name in (*LINE_COLUMNS, "amount")}
-    for query in queries:
+    for query in sql.lines:
         for row in spark.sql(query).collect():
             for name in columns:
                 columns[name].append(row[name])
@@ -174,6 +175,7 @@ def _rate_sql(
         }
     )
     spark.catalog.dropTempView("base")
+    spark.catalog.dropTempView("scan")
     return RatingRun(period, groups, members, lines)
 
 
