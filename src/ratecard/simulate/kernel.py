@@ -117,16 +117,24 @@ def price_row(
         # Tier by tier, the units within each tier's bounds at its price (a sum of positive
         # slices: no digits lost when prices fall steeply), plus a tier's flat fee once q
         # enters it (is above its lower bound; the first tier's at zero too if so set).
-        first = fee[start]
-        for i in range(n):
-            out[i] = min(q[i], upper[start]) * price[start]
+        # (the second tier's units are added in the first tier's pass where no fee comes
+        # between them)
+        first, bound, cost = fee[start], upper[start], price[start]
+        paired = count > 1 and first == 0.0 and price[start + 1] != 0.0
+        if paired:
+            width, unit_price = upper[start + 1] - bound, price[start + 1]
+            for i in range(n):
+                out[i] = min(q[i], bound) * cost + min(max(q[i] - bound, 0.0), width) * unit_price
+        else:
+            for i in range(n):
+                out[i] = min(q[i], bound) * cost
         if first != 0.0:
             for i in range(n):
                 if fee_at_zero or q[i] > 0.0:
                     out[i] += first
         for t in range(start + 1, start + count):
             lower, width, unit_price, flat = upper[t - 1], upper[t] - upper[t - 1], price[t], fee[t]
-            if unit_price != 0.0:
+            if unit_price != 0.0 and not (paired and t == start + 1):
                 for i in range(n):
                     out[i] += min(max(q[i] - lower, 0.0), width) * unit_price
             if flat != 0.0:
@@ -137,34 +145,50 @@ def price_row(
     elif kind == VOLUME:
         # Every unit at the price (and fee) of the tier q falls in, picked rather than summed
         # from steps between tiers (a sum of steps loses digits when prices fall steeply);
-        # one pass per tier bound, each a vectorisable select.
+        # one pass per tier bound, each a vectorisable select. The first pass picks from the
+        # first tier's price and the last multiplies by q, so that neither takes a pass.
         fees = False
         for t in range(start, start + count):
             fees = fees or fee[t] != 0.0
-        for i in range(n):
-            out[i] = price[start]
-            work[i] = fee[start]
-        for t in range(start, start + count - 1):
+        last = start + count - 1
+        lowest, lowest_fee = price[start], fee[start]
+        if count == 1:
+            for i in range(n):
+                out[i] = q[i] * lowest
+                work[i] = lowest_fee
+        for t in range(start, last):
             snapped, unit_price, flat = upper[t] * (1.0 + SNAP), price[t + 1], fee[t + 1]
+            lowest_bound, highest_bound = t == start, t == last - 1
             # (selects rather than stores under a condition, which stay scalar)
             for i in range(n):
-                out[i] = unit_price if q[i] > snapped else out[i]
+                picked = unit_price if q[i] > snapped else lowest if lowest_bound else out[i]
+                out[i] = q[i] * picked if highest_bound else picked
             if fees:
                 for i in range(n):
-                    work[i] = flat if q[i] > snapped else work[i]
+                    work[i] = flat if q[i] > snapped else lowest_fee if lowest_bound else work[i]
         if fees:
             for i in range(n):
-                flat = 0.0 if q[i] == 0.0 and not fee_at_zero else work[i]
-                out[i] = q[i] * out[i] + flat
-        else:
-            for i in range(n):
-                out[i] = q[i] * out[i]
+                out[i] += 0.0 if q[i] == 0.0 and not fee_at_zero else work[i]
     else:  # PACKAGE
         for i in range(n):
             ratio = max(q[i] - free, 0.0) / size
             nudge = SNAP * max(ratio, 1.0)
             packages = np.ceil(ratio - nudge) if round_up else np.floor(ratio + nudge)
             out[i] = packages * unit
+
+
+@_inline
+def _drawdown(
+    net: float, before: float, amount: float, rate: float, overage: float
+) -> tuple[float, float]:
+    """The share of a month's net (of the commitment discount) that a prepaid commitment takes
+    off, and what its balance pays, given the term's sum ``before`` the month: the balance
+    left covers a share of the net at ``rate``, the rest at the ``overage`` discount (a month
+    whose refunds outweigh its charges takes and pays nothing)."""
+    balance = max(amount - before, 0.0)
+    covered = min(balance / (net if net > 0.0 else 1.0), 1.0)
+    share = covered * rate + (1.0 - covered) * overage
+    return (share, min(net, balance)) if net > 0.0 else (0.0, 0.0)
 
 
 # Where a component's charge is added as it is booked (``_book``).
@@ -278,6 +302,9 @@ def price_kernel(
     size = usage[0].shape[0]
     parts, metrics = part_kind.shape[0], total_slot.shape[0]
     grants = grant_amount.shape[0]
+    named_lines = False  # whether a credit grant reads the invoice lines of named components
+    for g in range(grants):
+        named_lines = named_lines or grant_all[g] == 0
     committing = commitment[0] != 0.0
     amount, term = commitment[1], int(commitment[2])
     rate, overage, prepaid = commitment[3], commitment[4], commitment[5] != 0.0
@@ -315,6 +342,9 @@ def price_kernel(
         for m in range(months):
             opening_month[m], closing_month[m] = m % term == 0, m % term == term - 1
     kept_net = 1.0 - rate  # the share of the gross the commitment counts, after its discount
+    # A prepaid commitment on a plan's one component, no credit on named lines: the line is
+    # added as the drawdown is worked out.
+    alone = parts == 1 and prepaid and part_committed[0] != 0 and not (disputes or named_lines)
 
     # Rows of one tile, reused tile after tile.
     width = TILE * months
@@ -349,7 +379,7 @@ def price_kernel(
     for p in range(parts):
         reads_raw[part_metric[p]] |= part_kind[p] == USAGE
     has_served = np.zeros(metrics, dtype=np.bool_)
-    pool = np.empty((metrics, width))  # zeroed by the tile's first allowance on the metric
+    pool = np.empty((metrics, width))  # written by the tile's first allowance on the metric
     has_pool = np.zeros(metrics, dtype=np.bool_)
     billed = np.empty((parts, width))  # (limits read the billed seats of seat components only)
     base = np.empty((parts, width))
@@ -406,18 +436,23 @@ def price_kernel(
         n = min(width, size - start)
         scenarios = n // months
         subtotal = out_total[start : start + n]
-        for i in range(n):
-            subtotal[i] = fixed_sums[_SUBTOTAL, i]
         # The commitment's and credits' outputs are written only in some months: zeroed
         # first, here rather than by the caller (a pass over the whole array of its own).
         shortfall = out_shortfall[start : start + n]
         forfeited = out_forfeited[start : start + n]
         credits = out_credits[start : start + n]
-        if committing:
-            settled = forfeited if prepaid else shortfall
+        if prepaid:  # (its drawdown writes the subtotal whole)
             for i in range(n):
                 gross[i] = fixed_sums[_GROSS, i]
-                settled[i] = 0.0
+                forfeited[i] = 0.0
+        elif committing:  # (no line is added as booked: the subtotal starts at zero)
+            for i in range(n):
+                gross[i] = fixed_sums[_GROSS, i]
+                shortfall[i] = 0.0
+                subtotal[i] = 0.0
+        else:
+            for i in range(n):
+                subtotal[i] = fixed_sums[_SUBTOTAL, i]
         if grants > 0:
             for i in range(n):
                 credits[i] = 0.0
@@ -490,17 +525,20 @@ def price_kernel(
                 continue  # no component draws on the pool
             seat = included_seat[f]
             source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
-            if not has_pool[k]:
+            # (the metric's first allowance writes its pool, ``0.0 +`` as if added to a
+            # zeroed pool; later ones add to it)
+            fresh = not has_pool[k]
+            has_pool[k] = True
+            if math.isnan(sigma) and fresh:
                 for i in range(n):
-                    pool[k, i] = 0.0
-                has_pool[k] = True
-            if math.isnan(sigma):
+                    pool[k, i] = 0.0 + allowance * billed[seat, i]
+            elif math.isnan(sigma):
                 for i in range(n):
                     pool[k, i] += allowance * billed[seat, i]
             else:
                 for i in range(n):
                     share = excess_share(source[i] / active[i], allowance, sigma)
-                    pool[k, i] += source[i] * (1.0 - share)
+                    pool[k, i] = (0.0 if fresh else pool[k, i]) + source[i] * (1.0 - share)
 
         # Component charges, booked: limited, discounted, escalated and added to their sums.
         for p in range(parts):
@@ -558,6 +596,9 @@ def price_kernel(
                     if target[p] == _GROSS:  # the commitment counts the credit too
                         for i in range(n):
                             gross[i] += reversal[p, i] * kept_row[i]
+                elif per == 1.0:  # (a division by 1 changes nothing, and is a slow one)
+                    for i in range(n):
+                        _book(source[i] * matched * unit, i, booked, sum_row, kept_row, lo, hi)
                 else:
                     for i in range(n):
                         _book(
@@ -566,14 +607,26 @@ def price_kernel(
                 continue
             if pooled:
                 for i in range(n):
-                    units[i] = source[i] * matched
-                    used = min(pool[k, i], units[i])
+                    wanted = source[i] * matched
+                    used = min(pool[k, i], wanted)
                     pool[k, i] -= used
-                    q[i] = (units[i] - used) / per
-            else:
+                    q[i] = wanted - used
+                if per != 1.0:  # (a pass of its own: dividing by 1 would be a slow no-op)
+                    for i in range(n):
+                        q[i] /= per
+                if shared:  # (only sharing reads the units themselves)
+                    for i in range(n):
+                        units[i] = source[i] * matched
+            elif shared:
                 for i in range(n):
                     units[i] = source[i] * matched
                     q[i] = units[i] / per
+            elif per == 1.0:
+                for i in range(n):
+                    q[i] = source[i] * matched
+            else:
+                for i in range(n):
+                    q[i] = source[i] * matched / per
             price_row(
                 q, own, spare, n, price_kind[p], price_unit[p], price_fee_at_zero[p],
                 price_size[p], price_free[p], price_round_up[p], tier_upper, tier_price,
@@ -636,22 +689,23 @@ def price_kernel(
                 if closing:
                     for j in range(scenarios):
                         forfeited[j * months + m] = max(amount - term_sum[j], 0.0)
-            if prepaid:
-                # The drawdown of the balance left before each month, and the share of the
-                # month's net it covers (the rest at the overage discount); the prepayment is
-                # billed in the month that opens the term.
+            if alone:
+                # The one component's line is added here, in the pass that works out the
+                # share taken off it (nothing else reads the share or what was paid).
                 for i in range(n):
-                    net = gross[i] * kept_net
-                    balance = max(amount - before[i], 0.0)
-                    covered = min(balance / (net if net > 0.0 else 1.0), 1.0)
-                    share = covered * rate + (1.0 - covered) * overage
-                    taken[i] = share if net > 0.0 else 0.0
-                    paid[i] = min(net, balance) if net > 0.0 else 0.0
+                    share, spent = _drawdown(gross[i] * kept_net, before[i], amount, rate, overage)
+                    subtotal[i] = prepayment[i] - spent + (base[0, i] - base[0, i] * share)
+            elif prepaid:
+                # The prepayment is billed in the month that opens the term.
+                for i in range(n):
+                    taken[i], paid[i] = _drawdown(
+                        gross[i] * kept_net, before[i], amount, rate, overage
+                    )
                     subtotal[i] = prepayment[i] - paid[i]
         # Invoice lines: reversed outcomes added, commitment discounts taken off.
         for p in range(parts):
-            if target[p] == _SUBTOTAL:
-                continue  # the line is the charge, added as it was booked
+            if target[p] == _SUBTOTAL or alone:
+                continue  # the line is the charge, added as it was booked (or with the drawdown)
             committed = target[p] == _GROSS
             # A reversed outcome is credited as it was charged: escalated, discounted and
             # (when committed) with the commitment's share taken off, like the charge.
@@ -663,6 +717,15 @@ def price_kernel(
                 for i in range(n):
                     line[p, i] = base[p, i] + reversal[p, i] * kept[p, i]
                     subtotal[i] += line[p, i]
+            elif committed and not named_lines:
+                # (no credit reads the line: added, not kept; postpaid takes ``rate`` off
+                # every month)
+                if prepaid:
+                    for i in range(n):
+                        subtotal[i] += base[p, i] - base[p, i] * taken[i]
+                else:
+                    for i in range(n):
+                        subtotal[i] += base[p, i] - base[p, i] * rate
             elif committed:
                 for i in range(n):
                     line[p, i] = base[p, i] - base[p, i] * taken[i]
