@@ -1,9 +1,10 @@
 """Benchmark: ingest and rate synthetic events at scale (DuckDB engine).
 
-    python benchmarks/rating.py --events 10000000 [--repeat 3]
+    python benchmarks/rating.py --events 10000000 [--repeat 3] [--csv]
 
 Generates Parquet events (100k customers, 6 metrics, several models and regions, timestamps
-across the day), then reports from one run: ingest events/s (with deduplication), rating
+across the day; with ``--csv`` the same events are written as CSV and that file is ingested),
+then reports from one run: ingest events/s (with deduplication), rating
 events/s, the ratio of rating time to a bare DuckDB GROUP BY over the same events (the floor;
 rating and floor alternate ``--repeat`` times and keep their best wall and CPU time), and peak
 memory.
@@ -129,6 +130,17 @@ def generate(path: Path, events: int, customers: int) -> None:
     ) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
 
 
+def write_csv(parquet: Path, path: Path) -> None:
+    """The events of ``parquet`` as CSV: ISO 8601 timestamps, dimensions.<name> columns."""
+    iso = "'%Y-%m-%dT%H:%M:%S.%fZ'"
+    duckdb.execute(f"""COPY (
+        SELECT id, customer, strftime(timestamp AT TIME ZONE 'UTC', {iso}) AS timestamp, metric,
+               quantity, status, strftime(attributed_at AT TIME ZONE 'UTC', {iso}) AS attributed_at,
+               dimensions.model AS "dimensions.model", dimensions.region AS "dimensions.region"
+        FROM read_parquet('{parquet}')
+    ) TO '{path}' (FORMAT csv, HEADER true)""")
+
+
 CPU = {"rate": float("inf")}  # best CPU seconds (all threads) per timed label
 
 
@@ -148,6 +160,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=3, help="rating and floor runs (best kept)")
+    parser.add_argument("--csv", action="store_true", help="ingest the events as a CSV file")
     parser.add_argument(
         "--fair-use",
         action="store_true",
@@ -160,6 +173,11 @@ def main() -> None:
     events_file = folder / f"events-{args.events}.parquet"
     if not events_file.exists():
         timed("generate", lambda: generate(events_file, args.events, args.customers))
+    ingested = events_file
+    if args.csv:
+        ingested = folder / f"events-{args.events}.csv"
+        if not ingested.exists():
+            timed("write CSV", lambda: write_csv(events_file, ingested))
     store_path = folder / "store.duckdb"
     for old in folder.glob("store.duckdb*"):
         if old.is_dir():
@@ -167,8 +185,8 @@ def main() -> None:
         else:
             old.unlink()
     store = EventStore(store_path, threads=args.threads)
-    ingest_s, report = timed("ingest", lambda: store.ingest([events_file]))
-    again_s, again = timed("re-ingest (all duplicates)", lambda: store.ingest([events_file]))
+    ingest_s, report = timed("ingest", lambda: store.ingest([ingested]))
+    again_s, again = timed("re-ingest (all duplicates)", lambda: store.ingest([ingested]))
     assert report.inserted == args.events
     assert again.inserted == 0
     document = {**PLAN, "components": [dict(c) for c in PLAN["components"]]}

@@ -3,11 +3,15 @@
 Ingest is exactly once and all or nothing: the files of one call are checked and deduplicated
 on ``(source, id)`` (against the store and within the batch, the first occurrence wins; see
 :mod:`ratecard.store.keys`) inside one transaction. A Parquet file whose every row is valid is
-kept as it is, as a segment (:mod:`ratecard.store.segments`); other files are staged row by row
-into ``event_rows``. A file with invalid rows rolls the whole call back unless ``skip_invalid``
-is set. Segment and key files are written before the commit and only the committed catalog
-refers to them, so a process killed mid-ingest leaves the store as it was (the next writer
-deletes the stray files).
+kept as it is, as a segment (:mod:`ratecard.store.segments`). A CSV file is first converted by
+DuckDB into a Parquet file in the segment folder, where that file is certain to read as the
+CSV reader reads the CSV (:mod:`ratecard.usage.readers.csvparquet`), and kept as a segment in
+its turn if every row is valid. Other files, and CSV files whose conversion is refused or has an
+invalid row (the conversion is then deleted), are staged row by row into ``event_rows``: rows
+with their line numbers, problems and rejects are the row readers' own. A file with invalid
+rows rolls the whole call back unless ``skip_invalid`` is set. Segment and key files are written
+before the commit and only the committed catalog refers to them, so a process killed mid-ingest
+leaves the store as it was (the next writer deletes the stray files).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +32,15 @@ import duckdb
 from ratecard.errors import Problem, UsageError
 from ratecard.store import keys as dedup
 from ratecard.store.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
-from ratecard.store.segments import add_layout, copy_segment, events_view, stray_files
+from ratecard.store.segments import (
+    add_layout,
+    copy_segment,
+    events_view,
+    stray_files,
+    sync_segment,
+)
 from ratecard.usage.readers import event_format, read_events
+from ratecard.usage.readers.csvparquet import convert_csv
 from ratecard.usage.readers.parquet import ParquetSource, inspect_parquet
 
 __all__ = ["EventStore", "IngestReport", "Progress"]
@@ -45,6 +56,9 @@ _COLUMNS = (
     "ev, line, source, id, customer, ts, dims, status, attributed_at, value, metric, quantity"
 )
 _FILE = 4294967296  # ev = file index * _FILE + row (or event ordinal) in the file
+CSV_SEGMENT_BYTES = 1 << 20
+"""Smaller CSV files are read row by row: the CSV reader is about as quick for them, and the
+store does not gather one segment file per small file."""
 
 
 @dataclass
@@ -62,12 +76,19 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class _Clean:
-    """A Parquet file of the batch without an invalid row: it becomes a segment."""
+    """A file of the batch without an invalid row: it becomes a segment. ``source`` reads
+    ``path``, or for a CSV file its conversion, already in the segment folder under its
+    segment's name (``converted``)."""
 
     index: int
     path: Path
     source: ParquetSource
     rows: int
+    converted: bool = False
+
+
+def _segment_name(batch: int, index: int) -> str:
+    return f"b{batch:06d}-{index}.parquet"
 
 
 class EventStore:
@@ -247,7 +268,10 @@ class EventStore:
         clean: list[_Clean] = []
         staged = False
         for index, path in enumerate(files):
-            kept = self._clean_parquet(path, index)
+            if event_format(path) == "csv" and path.stat().st_size >= CSV_SEGMENT_BYTES:
+                kept = self._clean_csv(path, index, number, written)
+            else:
+                kept = self._clean_parquet(path, index)
             if kept is not None:
                 clean.append(kept)
             else:
@@ -282,13 +306,38 @@ class EventStore:
         self._record_batch(report, number)
 
     def _clean_parquet(self, path: Path, index: int) -> _Clean | None:
+        """A Parquet file, if :meth:`_screen` finds it clean; None sends it to staging."""
+        if event_format(path) != "parquet":
+            return None
+        return self._screen(path, index, _inspect(path, index))
+
+    def _clean_csv(self, path: Path, index: int, number: int, written: list[Path]) -> _Clean | None:
+        """A CSV file, converted into a Parquet file under its segment's name, if the
+        conversion is exact and :meth:`_screen` finds it clean; else None (the conversion
+        deleted), which sends the CSV file to the CSV reader."""
+        target = self.folder / _segment_name(number, index)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        written.append(target)  # deleted if the ingest fails
+        # its own connection: a refused conversion aborts the transaction it runs in
+        converter = self.con.cursor()
+        try:
+            rows = convert_csv(converter, path, target)
+        finally:
+            converter.close()
+        if not rows:  # (an empty file too: the screen of no rows would add dimensions {})
+            target.unlink(missing_ok=True)
+            return None
+        kept = self._screen(path, index, _inspect(target, index))
+        if kept is None:
+            target.unlink()
+            return None
+        return replace(kept, converted=True)
+
+    def _screen(self, path: Path, index: int, source: ParquetSource) -> _Clean | None:
         """Screen a Parquet file: one aggregate over its statistics (min, max, null counts),
         one pass over its rows (rows and possibly invalid rows per raw dimension key, the
         canonical dimensions of each, the time span). The file, if no row can be invalid and
         its dimension keys are unambiguous; None sends it to staging, which lists problems."""
-        if event_format(path) != "parquet":
-            return None
-        source = _inspect(path, index)
         if source.problems:
             return None
         _run(self.con, source.path, f"SELECT {source.screen_stats} FROM {source.scan}")
@@ -403,6 +452,8 @@ class EventStore:
             skipped_rows = int(row[0])
         rows = item.rows - skipped_rows
         if not rows:
+            if item.converted:
+                Path(source.path).unlink()
             return 0
         layout = add_layout(con, source)
         con.execute(
@@ -413,9 +464,12 @@ class EventStore:
         )
         (row,) = con.execute("SELECT coalesce(max(segment), 0) + 1 FROM segments").fetchall()
         segment = int(row[0])
-        name = f"b{number:06d}-{index}.parquet"
-        written.append(self.folder / name)
-        copy_segment(item.path, self.folder / name)
+        name = _segment_name(number, index)
+        if item.converted:
+            sync_segment(self.folder / name)
+        else:
+            written.append(self.folder / name)
+            copy_segment(item.path, self.folder / name)
         con.execute(
             f"""INSERT INTO segments SELECT {segment}, {number}, {layout}, ?, ?, {rows},
                 min(first_ts), max(last_ts) FROM bulk_dims WHERE file = {index}""",

@@ -2,8 +2,9 @@
 
 Rewriting ten million events into a table costs several times more than checking them, so an
 ingest keeps a Parquet file whose every row is valid as it is: the file is copied into the
-store's segment folder and read back through its layout (the SQL that turned its columns into
-event columns when it was checked). Files of one layout are read by one ``read_parquet``.
+store's segment folder (a CSV file's conversion is written there directly) and read back
+through its layout (the SQL that turned its columns into event columns when it was checked).
+Files of one layout are read by one ``read_parquet``.
 
 ``events`` (a temporary view, rebuilt whenever the store changes) is the one relation every
 reader uses: the event rows, then each layout's segments, with the store's columns
@@ -23,7 +24,15 @@ import duckdb
 
 from ratecard.usage.readers.parquet import ParquetSource, parquet_scan
 
-__all__ = ["COLUMNS", "add_layout", "copy_segment", "events_view", "layout_of", "stray_files"]
+__all__ = [
+    "COLUMNS",
+    "add_layout",
+    "copy_segment",
+    "events_view",
+    "layout_of",
+    "stray_files",
+    "sync_segment",
+]
 
 COLUMNS = "source, id, customer, ts, metric, quantity, dims_id, status, attributed_at, value, batch"
 
@@ -74,7 +83,12 @@ def copy_segment(source: Path, target: Path) -> None:
     """Copy a file into the segment folder and make it durable before the batch commits."""
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
-    with target.open("rb") as handle:
+    sync_segment(target)
+
+
+def sync_segment(path: Path) -> None:
+    """Make a file of the segment folder durable before the batch commits."""
+    with path.open("rb") as handle:
         os.fsync(handle.fileno())
 
 
