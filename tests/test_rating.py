@@ -555,12 +555,8 @@ def test_invalid_token_requests_are_reported(tmp_path: Path) -> None:
             )
 
 
-def test_only_the_subscription_days_are_rated_and_the_rest_is_reported(
-    setup: tuple[Path, Path],
-) -> None:
-    """acme's calls: 50 on October 2, 20 on October 3. Subscribed from October 3, acme is
-    billed the 20 (20 x 0.10 = 2.00); until October 3 (exclusive), the 50 (5.00). Events no
-    subscription covered are listed, with zeta, who has no subscription at all."""
+def calls_plan_and_zeta(setup: tuple[Path, Path]) -> tuple[Path, Path]:
+    """Write calls.yaml (calls at 0.10) and store zeta's 4 calls of October 9; ``setup``."""
     folder, store_path = setup
     (folder / "calls.yaml").write_text(
         "ratecard: 1\nid: calls\ncurrency: USD\ncomponents:\n"
@@ -570,6 +566,16 @@ def test_only_the_subscription_days_are_rated_and_the_rest_is_reported(
     zeta.write_text("id,customer,timestamp,metric,quantity\nz1,zeta,2026-10-09T08:00:00Z,calls,4\n")
     with EventStore(store_path) as store:
         store.ingest([zeta])
+    return setup
+
+
+def test_only_the_subscription_days_are_rated_and_the_rest_is_reported(
+    setup: tuple[Path, Path],
+) -> None:
+    """acme's calls: 50 on October 2, 20 on October 3. Subscribed from October 3, acme is
+    billed the 20 (20 x 0.10 = 2.00); until October 3 (exclusive), the 50 (5.00). Events no
+    subscription covered are listed, with zeta, who has no subscription at all."""
+    folder, store_path = calls_plan_and_zeta(setup)
     totals = {}
     for name, dates in (
         ("from", "start: 2026-10-03"),
@@ -599,16 +605,9 @@ def test_a_customer_added_to_an_issued_month_is_invoiced_on_its_own(
 ) -> None:
     """October was issued for acme and beta; zeta's subscription is added afterwards. Rating
     October again invoices zeta alone (4 calls x 0.10 = 0.40) and leaves the issued ones."""
-    folder, store_path = setup
-    (folder / "calls.yaml").write_text(
-        "ratecard: 1\nid: calls\ncurrency: USD\ncomponents:\n"
-        "  - {id: calls, type: usage, metric: calls, price: {model: unit, unit_price: '0.10'}}\n"
-    )
-    zeta = folder / "zeta.csv"
-    zeta.write_text("id,customer,timestamp,metric,quantity\nz1,zeta,2026-10-09T08:00:00Z,calls,4\n")
+    folder, store_path = calls_plan_and_zeta(setup)
     subs = folder / "subs.yaml"
     with EventStore(store_path) as store:
-        store.ingest([zeta])
         first = rate(store, load_subscriptions(subs), month("2026-10"))
         assert [(u.customer, u.subscribed) for u in first.unrated] == [("zeta", False)]
         subs.write_text(

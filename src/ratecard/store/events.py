@@ -165,9 +165,7 @@ class EventStore:
         old = [
             self.folder / name for (name,) in con.execute("SELECT file FROM key_files").fetchall()
         ]
-        con.execute("BEGIN TRANSACTION")
-        written: list[Path] = []
-        try:
+        with self._transaction() as written:
             con.execute("DELETE FROM key_files")
             for (batch,) in con.execute("SELECT DISTINCT batch FROM events ORDER BY 1").fetchall():
                 found = dedup.find_duplicates(
@@ -178,12 +176,6 @@ class EventStore:
                 )
                 self._write_keys(int(batch), found.keys, written, suffix=f"h{canary}")
             con.execute("INSERT OR REPLACE INTO meta VALUES ('key_hash', ?)", [canary])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
         for path in old:
             if path not in written:
                 path.unlink(missing_ok=True)
@@ -198,6 +190,21 @@ class EventStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[list[Path]]:
+        """A transaction, and the list of files written for it: kept on commit, deleted on
+        rollback (a killed process leaves them to the next writer: :func:`stray_files`)."""
+        written: list[Path] = []
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield written
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
 
     # -- the events view ---------------------------------------------------------------
     def _refresh_view(self, window: tuple[datetime, datetime] | None = None) -> None:
@@ -231,19 +238,12 @@ class EventStore:
                 raise UsageError([Problem("no such file", source=str(path))])
         report = IngestReport(None, [str(p) for p in files])
         con = self.con
-        written: list[Path] = []
-        con.execute("BEGIN TRANSACTION")
         try:
-            rejected_records: list[dict[str, Any]] = []
-            self._ingest(files, report, rejected_records, skip_invalid, progress, written)
-            if rejects is not None and skip_invalid:
-                _write_rejects(rejects, rejected_records, report.problems)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
+            with self._transaction() as written:
+                rejected_records: list[dict[str, Any]] = []
+                self._ingest(files, report, rejected_records, skip_invalid, progress, written)
+                if rejects is not None and skip_invalid:
+                    _write_rejects(rejects, rejected_records, report.problems)
         finally:
             for table in ("staging", "bulk_dims", "batch_skips"):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
