@@ -7,8 +7,9 @@ pass over the same arrays in the same run.
 Three figures:
 
 - ``pricing``: :func:`ratecard.simulate.price_block` of every plan over pre-sampled chunks, on
-  one thread, and with the plans of a chunk priced side by side on ``--threads`` threads (as
-  :func:`ratecard.simulate.simulate` does);
+  one thread, and with the plans of a chunk priced side by side on ``--threads`` threads, the
+  longest first (:func:`ratecard.simulate.engine.price_side_by_side`, as
+  :func:`ratecard.simulate.simulate` runs them);
 - ``floor``: the least work that prices one plan over the same chunks with NumPy: for each plan,
   one multiply-add per array the plan reads (each metric's total and disputed units, seats,
   active seats; ``cost += array * price``), written into preallocated buffers -- what a
@@ -26,6 +27,7 @@ import os
 import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ import numpy as np
 
 import ratecard
 from ratecard.simulate import compile_plan, layout_of, load_workload, simulate
-from ratecard.simulate.engine import tune_allocator
+from ratecard.simulate.engine import price_side_by_side, tune_allocator
 from ratecard.simulate.pricing import calendar_of, price_block
 from ratecard.simulate.program import SEAT
 from ratecard.simulate.sampling import sample_block
@@ -119,6 +121,15 @@ def plans() -> list[ratecard.Plan]:
         },
     ]
     return examples + [ratecard.load_plan(v) for v in variants]
+
+
+@dataclass
+class Job:
+    """A plan as :func:`ratecard.simulate.engine.price_side_by_side` prices it."""
+
+    compiled: Any
+    calendar: Any
+    seconds: float = 0.0
 
 
 def arrays_read(compiled: Any, block: Any) -> list[Any]:
@@ -211,6 +222,7 @@ def main() -> None:
             done += size
         sampling = time.perf_counter() - started
         pairs = list(zip(compiled, calendars, strict=True))
+        jobs = [Job(c, cal) for c, cal in pairs]
         pricing = threaded = floor = floor_2 = float("inf")
         with ThreadPoolExecutor(args.threads) as pool:
             for _ in range(args.repeat):
@@ -221,7 +233,7 @@ def main() -> None:
                 pricing = min(pricing, time.perf_counter() - started)
                 started = time.perf_counter()
                 for block in blocks:
-                    list(pool.map(lambda pair, b=block: price_block(pair[0], b, pair[1]), pairs))
+                    price_side_by_side(pool, jobs, block)
                 threaded = min(threaded, time.perf_counter() - started)
                 floor = min(floor, floor_pass(compiled, blocks))
                 floor_2 = min(floor_2, floor_threaded(compiled, blocks, pool))

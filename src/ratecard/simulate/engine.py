@@ -15,19 +15,20 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ratecard.plan import Plan, load_plan
 from ratecard.simulate.compile import CompiledPlan, compile_plan
-from ratecard.simulate.pricing import Calendar, calendar_of, price_block
+from ratecard.simulate.pricing import Calendar, PlanCost, calendar_of, price_block
 from ratecard.simulate.sampling import layout_of, sample_block, seat_path
 from ratecard.simulate.stats import Stats, StreamingStats, discount_factors, stats_of
 from ratecard.simulate.usage import Block, Layout
@@ -36,8 +37,10 @@ from ratecard.simulate.workload import Workload, WorkloadSource, load_workload
 __all__ = [
     "DEFAULT_CHUNK",
     "PlanResult",
+    "Priced",
     "SampledUsage",
     "SimulationResult",
+    "price_side_by_side",
     "simulate",
     "tune_allocator",
 ]
@@ -158,6 +161,38 @@ class _Accumulator:
     over_any: int = 0
     stream: StreamingStats = field(default_factory=StreamingStats)
     extras: dict[str, list[FloatArray]] = field(default_factory=dict)
+    seconds: float = 0.0  # how long pricing the last chunk took
+
+
+class Priced(Protocol):
+    """A plan as :func:`price_side_by_side` prices it, chunk after chunk."""
+
+    compiled: CompiledPlan
+    calendar: Calendar
+    seconds: float
+    """How long pricing the last chunk took: the estimate that orders the plans."""
+
+
+def price_side_by_side(pool: Executor, plans: Sequence[Priced], block: Block) -> list[PlanCost]:
+    """Price ``block`` under every plan, the plans side by side on the pool's threads (the
+    compiled kernel releases the interpreter lock), in the order of ``plans``.
+
+    The plans are started longest first, by their time on the last chunk: with fewer threads
+    than plans of unequal cost, a long plan started last keeps one thread busy while the others
+    wait (about 7 % of the chunk's time on 2 threads and the benchmark's 10 plans). The order
+    changes nothing else: each plan's cost depends only on its plan and the block."""
+    block.indexed()  # built once, before the threads read it
+
+    def one(index: int) -> PlanCost:
+        plan = plans[index]
+        started = time.perf_counter()
+        cost = price_block(plan.compiled, block, plan.calendar)
+        plan.seconds = time.perf_counter() - started
+        return cost
+
+    order = sorted(range(len(plans)), key=lambda index: -plans[index].seconds)
+    costs = dict(zip(order, pool.map(one, order), strict=True))
+    return [costs[index] for index in range(len(plans))]
 
 
 def _keep(acc: _Accumulator, name: str, values: FloatArray | None) -> None:
@@ -267,10 +302,8 @@ def _price_chunk(
     budget: float | None,
     keep: bool,
 ) -> None:
-    """Price ``block`` under every plan (the compiled kernel releases the GIL, so plans are
-    priced on several threads) and fold the costs into each plan's accumulator."""
-    block.indexed()  # built once, before the threads read it
-    costs = pool.map(lambda acc: price_block(acc.compiled, block, acc.calendar), accumulators)
+    """Price ``block`` under every plan and fold the costs into each plan's accumulator."""
+    costs = price_side_by_side(pool, accumulators, block)
     for acc, cost in zip(accumulators, costs, strict=True):
         total = cost.total
         acc.horizon.append(total.sum(axis=1))
