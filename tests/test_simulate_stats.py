@@ -158,6 +158,39 @@ def test_threads_do_not_change_the_result():
         assert a.npv == b.npv
 
 
+def test_plans_priced_longest_first_come_back_in_plan_order():
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import dataclass
+
+    from ratecard.simulate import compile_plan, layout_of, load_workload
+    from ratecard.simulate.engine import price_side_by_side
+    from ratecard.simulate.pricing import calendar_of, price_block
+    from ratecard.simulate.sampling import sample_block
+
+    @dataclass
+    class Job:
+        compiled: Any
+        calendar: Any
+        seconds: float
+
+    spec = load_workload(ROOT / "examples/workloads/support-agent.yaml")
+    assert spec.start is not None
+    layout = layout_of(spec)
+    block = sample_block(spec, 50, np.random.default_rng(5))
+    plans = [ratecard.load_plan(p) for p in sorted((ROOT / "examples/plans").glob("*.yaml"))]
+    # (the last plan marked slowest, the first fastest: started in reverse order)
+    jobs = [
+        Job(compile_plan(p, layout, spec.start), calendar_of(p, spec.start, 36), 10.0 + i)
+        for i, p in enumerate(plans)
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        costs = price_side_by_side(pool, jobs, block)
+    assert len({float(c.total.sum()) for c in costs}) == len(plans)  # (all different)
+    for job, cost in zip(jobs, costs, strict=True):
+        assert np.array_equal(cost.total, price_block(job.compiled, block, job.calendar).total)
+        assert job.seconds < 10.0  # measured again, not left as it was
+
+
 def test_streaming_statistics_agree_with_exact_ones():
     kept = simulate([UNIT], workload(), sims=5000, seed=4, keep=True)
     streamed = simulate([UNIT], workload(), sims=5000, seed=4, keep=False)
