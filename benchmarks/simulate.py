@@ -13,9 +13,9 @@ Three figures:
 - ``floor``: the least work that prices one plan over the same chunks with NumPy: for each plan,
   one multiply-add per array the plan reads (each metric's total and disputed units, seats,
   active seats; ``cost += array * price``), written into preallocated buffers -- what a
-  hand-written, plan-specific NumPy evaluator cannot go below -- on one thread, and with the
-  plans side by side on ``--threads`` threads (a pass streamed from memory gains little from
-  a second core); the threaded pricing is compared with the faster of the two;
+  hand-written, plan-specific NumPy evaluator cannot go below -- on one thread, and on
+  ``--threads`` threads each taking a share of every block; the threaded pricing is compared
+  with the faster of the two;
 - ``end-to-end``: :func:`ratecard.simulate.simulate` with ``keep=False`` (sampling, pricing
   and streamed statistics), with the peak resident memory of the process.
 """
@@ -23,6 +23,7 @@ Three figures:
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import resource
 import time
@@ -162,24 +163,40 @@ def floor_pass(compiled: list[Any], blocks: list[Any]) -> float:
     return time.perf_counter() - started
 
 
-def floor_threaded(compiled: list[Any], blocks: list[Any], pool: ThreadPoolExecutor) -> float:
-    """The floor with the plans of a block side by side on the pool's threads, as pricing
-    runs them (NumPy releases the interpreter lock in its array loops); buffers per plan."""
+def floor_threaded(
+    compiled: list[Any], blocks: list[Any], pool: ThreadPoolExecutor, threads: int
+) -> float:
+    """The floor on the pool's threads, each taking an equal share of every block's months
+    (all plans, one after another, over its share; buffers per thread). Of the ways to run the
+    floor on several threads this one is the fastest here: each thread's arrays are a share of
+    the block's, which stay in cache more (on 2 threads, 1.3-1.6x faster than one thread, where
+    the plans side by side, each thread streaming whole arrays, ran slower than one thread)."""
     reads = [[arrays_read(c, block) for c in compiled] for block in blocks]
-    buffers = [(np.empty(blocks[0].shape), np.empty(blocks[0].shape)) for _ in compiled]
 
-    def one(arrays: list[Any], cost: Any, scratch: Any) -> None:
-        cost.fill(0.0)
-        for array in arrays:
-            np.multiply(array, 0.01, out=scratch)
-            np.add(cost, scratch, out=cost)
+    def share(plans_arrays: list[Any], lo: int, hi: int, cost: Any, scratch: Any) -> None:
+        for arrays in plans_arrays:
+            cost.fill(0.0)
+            for array in arrays:
+                np.multiply(array.reshape(-1)[lo:hi], 0.01, out=scratch)
+                np.add(cost, scratch, out=cost)
 
+    def cuts(size: int) -> list[tuple[int, int]]:
+        bounds = [size * t // threads for t in range(threads + 1)]
+        return list(itertools.pairwise(bounds))
+
+    size = blocks[0].shape[0] * blocks[0].shape[1]
+    buffers = [(np.empty(hi - lo), np.empty(hi - lo)) for lo, hi in cuts(size)]
     started = time.perf_counter()
     for block, plans_arrays in zip(blocks, reads, strict=True):
-        if block.shape != buffers[0][0].shape:
-            buffers = [(np.empty(block.shape), np.empty(block.shape)) for _ in compiled]
-        jobs = [(a, *b) for a, b in zip(plans_arrays, buffers, strict=True)]
-        list(pool.map(lambda job: one(*job), jobs))
+        if block.shape[0] * block.shape[1] != size:
+            size = block.shape[0] * block.shape[1]
+            buffers = [(np.empty(hi - lo), np.empty(hi - lo)) for lo, hi in cuts(size)]
+        jobs = [
+            pool.submit(share, plans_arrays, lo, hi, *buffer)
+            for (lo, hi), buffer in zip(cuts(size), buffers, strict=True)
+        ]
+        for job in jobs:
+            job.result()
     return time.perf_counter() - started
 
 
@@ -236,7 +253,7 @@ def main() -> None:
                     price_side_by_side(pool, jobs, block)
                 threaded = min(threaded, time.perf_counter() - started)
                 floor = min(floor, floor_pass(compiled, blocks))
-                floor_2 = min(floor_2, floor_threaded(compiled, blocks, pool))
+                floor_2 = min(floor_2, floor_threaded(compiled, blocks, pool, args.threads))
         print(f"sampling:  {sampling:8.3f} s  {sims * months / sampling:14,.0f} scenario-months/s")
         print(f"pricing:   {pricing:8.3f} s  {n / pricing:14,.0f} scenario-month-plans/s, 1 thread")
         print(
@@ -246,7 +263,7 @@ def main() -> None:
         print(f"floor:     {floor:8.3f} s  {n / floor:14,.0f} scenario-month-plans/s, 1 thread")
         print(
             f"floor:     {floor_2:8.3f} s  {n / floor_2:14,.0f} scenario-month-plans/s, "
-            f"{args.threads} threads (plans side by side)"
+            f"{args.threads} threads (each a share of every block)"
         )
         print(f"ratio:     {pricing / floor:8.2f} x the floor (1 thread each)")
         print(
