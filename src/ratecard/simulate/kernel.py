@@ -324,16 +324,23 @@ def price_kernel(
     # invoice line is the charge itself, to the commitment's gross when the commitment counts
     # it, otherwise nowhere yet (its line is added once the commitment and reversals are known).
     direct = not committing and not disputes
+    # A postpaid commitment over every component, whose lines nothing reads one by one (no
+    # reversed outcomes, no credit on named lines), is folded into the lines: each charge is
+    # booked with the commitment's discount taken off, straight into the subtotal, and the
+    # term's sum is the subtotal's (no sum of its own, no pass per line).
+    folded = committing and commitment[5] == 0.0 and not (disputes or named_lines)
+    for p in range(parts):
+        folded = folded and part_committed[p] != 0
     # The plan minimum and cap (escalated with the month), infinite where the plan has none.
     limited = not (math.isnan(minimum) and math.isnan(cap))
     lowest = -math.inf if math.isnan(minimum) else minimum
     highest = math.inf if math.isnan(cap) else cap
     target = np.full(parts, _LATER, dtype=np.int64)
     for p in range(parts):
-        if committing and part_committed[p]:
-            target[p] = _GROSS
-        elif direct:
+        if folded or direct:
             target[p] = _SUBTOTAL
+        elif committing and part_committed[p]:
+            target[p] = _GROSS
 
     # Which months open and close a commitment term (alike in every scenario).
     opening_month = np.zeros(months, dtype=np.bool_)
@@ -360,6 +367,8 @@ def price_kernel(
     for p in range(parts):
         for i in range(width):
             kept[p, i] = factor_row[i] * part_kept[p] if escalated else part_kept[p]
+            if folded:
+                kept[p, i] *= kept_net
     # Each metric's raw and served units. Its total is read from the block's array in place:
     # the _TOTAL rows stay zero, for the metrics the block lacks. (Rows and scratch that each
     # tile writes before it reads them start uninitialised: zeroing them costs more than
@@ -445,6 +454,10 @@ def price_kernel(
             for i in range(n):
                 gross[i] = fixed_sums[_GROSS, i]
                 forfeited[i] = 0.0
+        elif folded:
+            for i in range(n):
+                subtotal[i] = fixed_sums[_SUBTOTAL, i]
+                shortfall[i] = 0.0
         elif committing:  # (no line is added as booked: the subtotal starts at zero)
             for i in range(n):
                 gross[i] = fixed_sums[_GROSS, i]
@@ -664,10 +677,13 @@ def price_kernel(
             # month that reads the term's sum: summed scenario by scenario over the term's
             # months, which lie next to each other, four at a time (four partial sums side by
             # side, a vector addition, rather than each addition waiting on the one before).
+            # (folded, the lines are the subtotal so far, and they are what the term counts)
+            counted = subtotal if folded else gross
+            scale = 1.0 if folded else kept_net
             for j in range(scenarios):
                 for t in range(0, months - term + 1, term):  # (whole terms only)
                     first = j * months + t
-                    row = gross[first : first + term]
+                    row = counted[first : first + term]
                     s0, s1, s2, s3 = 0.0, 0.0, 0.0, 0.0
                     whole = term - term % 4
                     for m in range(0, whole, 4):
@@ -677,8 +693,9 @@ def price_kernel(
                         s3 += row[m + 3]
                     for m in range(whole, term):
                         s0 += row[m]
-                    owed = max(amount - ((s0 + s1) + (s2 + s3)) * kept_net, 0.0)
-                    subtotal[first + term - 1] = owed
+                    owed = max(amount - ((s0 + s1) + (s2 + s3)) * scale, 0.0)
+                    # (the lines are added below where not folded: the subtotal is zero)
+                    subtotal[first + term - 1] += owed
                     shortfall[first + term - 1] = owed
         if prepaid:
             # The running sum of the discounted gross within each term runs through time:
