@@ -207,3 +207,53 @@ def test_spark_rates_plans_outside_its_sql_with_the_exact_evaluator(
     assert any(line.kind == "unserved" for i in invoices.values() for line in i.lines)
     for sub in subs:
         assert_same(invoices[sub.customer], reference_invoice(plan, usage, sub))
+
+
+@pytest.mark.parametrize("fair_use", [False, True], ids=["sql", "exact"])
+def test_spark_reports_the_usage_no_subscription_priced_as_duckdb_does(
+    tmp_path: Path, spark: Any, fair_use: bool
+) -> None:
+    """c0 is subscribed from October 15 (its events of October 1-14 are not priced), c1 for
+    the whole month, c2 not at all: both engines list c0's early events and all of c2's,
+    counted from the rating scan (the plan in SQL) or by a pass of their own (a fair-use
+    limit sends the plan to the exact evaluator)."""
+    from ratecard.rating.coverage import unrated, unrated_of_scan
+    from ratecard.rating.dialect import DUCKDB
+    from ratecard.rating.spark import rate_period_spark, unrated_spark
+
+    document = {**PLAN, "components": [dict(c) for c in PLAN["components"]]}
+    if fair_use:
+        document["components"][1]["fair_use"] = {"metric": "calls", "quantity": 4}
+    plan = ratecard.load_plan(document)
+    usage = events()
+    subs = [
+        Subscription(customer="c0", plan="p", start=date(2026, 10, 15), seats=Decimal(1)),
+        Subscription(customer="c1", plan="p", start=date(2024, 3, 1), seats=Decimal(2)),
+    ]
+    october = month("2026-10")
+    parquet = tmp_path / "events.parquet"
+    with EventStore(tmp_path / "s.duckdb") as store:
+        store.ingest([write_jsonl(tmp_path / "e.jsonl", usage)])
+        store.export_parquet(parquet)
+        local = rate_period(store, subs, {"p": plan}, october)
+        if fair_use:
+            assert local.customer_events is None
+            expected = unrated(store.con, DUCKDB, subs, october)
+        else:
+            assert local.customer_events is not None
+            expected = unrated_of_scan(local.customer_events, subs)
+    run = rate_period_spark(spark, str(parquet), subs, {"p": plan}, october)
+    assert (run.customer_events is None) == fair_use
+    found = unrated_spark(spark, run, subs, october)
+    assert found == expected
+    assert [(u.customer, u.subscribed) for u in found] == [("c0", True), ("c2", False)]
+    if fair_use:
+        # a pass of its own counts every event-metric row (a token event has one per metric)
+        def rows(customer: str, before: str = "2026-11") -> int:
+            return sum(
+                len(e.get("quantities", {"": 0}))
+                for e in usage
+                if e["customer"] == customer and e["timestamp"] < before
+            )
+
+        assert [u.events for u in found] == [rows("c0", "2026-10-15"), rows("c2")]

@@ -133,18 +133,18 @@ def rate(
     subs = load_subscriptions(subscriptions)
     chosen = month(period)
     if engine == "spark":
-        from ratecard.rating.spark import rate_period_spark, spark_session
+        from ratecard.rating.spark import rate_period_spark, spark_session, unrated_spark
 
         if not events_path:
             raise UsageError([Problem("--engine spark needs --events (Parquet)", "events")])
         session = spark_session(spark_master)
+        subscribed = subs.for_period(chosen)
         try:
-            run = rate_period_spark(
-                session, events_path, subs.for_period(chosen), subs.plans, chosen
-            )
+            run = rate_period_spark(session, events_path, subscribed, subs.plans, chosen)
+            left_out = unrated_spark(session, run, subscribed, chosen)
         finally:
             session.stop()
-        result = RateResult(chosen, run, list(run.invoices()))
+        result = RateResult(chosen, run, list(run.invoices()), unrated=left_out)
         dry_run = True
     elif engine == "duckdb":
         with EventStore(store) as events:

@@ -25,6 +25,7 @@ from ratecard.rating.subscriptions import Period, Subscription
 
 __all__ = [
     "Unrated",
+    "coverage_table",
     "outside_window",
     "partial_windows",
     "unrated",

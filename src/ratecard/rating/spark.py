@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ratecard.plan.model import Plan
-from ratecard.rating.compile import LINE_COLUMNS
-from ratecard.rating.coverage import partial_windows
+from ratecard.rating.compile import CUSTOMER_EVENTS, LINE_COLUMNS
+from ratecard.rating.coverage import (
+    Unrated,
+    coverage_table,
+    partial_windows,
+    unrated_of_scan,
+    unrated_sql,
+)
 from ratecard.rating.dialect import SPARK
 from ratecard.rating.engine import (
     REQUEST_CHECK,
@@ -36,7 +42,7 @@ from ratecard.rating.subscriptions import Period, Subscription
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["rate_period_spark", "spark_session"]
+__all__ = ["rate_period_spark", "spark_session", "unrated_spark"]
 
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
@@ -143,6 +149,15 @@ def _rate_sql(
         _frame(spark, table).createOrReplaceTempView(name)
     sql = statements(SPARK, groups, period, "dims", windowed)
     spark.sql(sql.scan).cache().createOrReplaceTempView("scan")
+    # (per customer, the events the scan read and those outside the subscription's days)
+    counted = spark.sql(CUSTOMER_EVENTS).collect()
+    customer_events = pa.table(
+        {
+            "customer": pa.array([r["customer"] for r in counted], pa.string()),
+            "events": pa.array([r["events"] for r in counted], pa.int64()),
+            "outside": pa.array([r["outside"] for r in counted], pa.int64()),
+        }
+    )
     spark.sql(sql.base).cache().createOrReplaceTempView("base")
     if sql.requests is not None:
         spark.sql(sql.requests).cache().createOrReplaceTempView("req")
@@ -176,7 +191,23 @@ def _rate_sql(
     )
     spark.catalog.dropTempView("base")
     spark.catalog.dropTempView("scan")
-    return RatingRun(period, groups, members, lines)
+    return RatingRun(period, groups, members, lines, customer_events=customer_events)
+
+
+def unrated_spark(
+    spark: SparkSession, run: RatingRun, subs: Sequence[Subscription], period: Period
+) -> list[Unrated]:
+    """The events of ``period`` that no subscription of ``subs`` priced, as the DuckDB engine
+    reports them: counted from the rating scan's sums when the SQL rated some customer, by a
+    pass of their own over the ``events`` view of :func:`rate_period_spark` otherwise."""
+    if run.customer_events is not None:
+        return unrated_of_scan(run.customer_events, subs)
+    _frame(spark, coverage_table(subs, period)).createOrReplaceTempView("coverage")
+    try:
+        rows = spark.sql(unrated_sql(SPARK, period)).collect()
+    finally:
+        spark.catalog.dropTempView("coverage")
+    return [Unrated(str(r["customer"]), int(r["events"]), bool(r["subscribed"])) for r in rows]
 
 
 def _normal(value: Decimal | None) -> Decimal | None:
