@@ -313,7 +313,8 @@ def test_scenarios_priced_together_match_each_priced_alone(
     """The kernel prices scenarios in tiles, with commitment and credit balances running
     across each scenario's months side by side: a block of scenarios whose usage varies by
     scenario and month (zeros included) must cost, scenario by scenario, what each costs
-    priced alone (which the test above ties to the exact evaluator)."""
+    priced alone (which the test above ties to the exact evaluator). Priced for the totals
+    only, with the other outputs in scratch rows of one tile, the totals are the same."""
     plan = ratecard.load_plan(plan_data)
     summary = _summaries(body, 1)[0]
     block, layout, _ = block_of(summary)
@@ -332,6 +333,10 @@ def test_scenarios_priced_together_match_each_priced_alone(
         {k: varied(v) for k, v in block.disputed.items()},
     )
     cost = price_block(compiled, together, calendar)
+    totals = price_block(compiled, together, calendar, details=False)
+    assert np.array_equal(totals.total, cost.total)
+    assert totals.unserved == {}
+    assert (totals.shortfall, totals.forfeited, totals.credits) == (None, None, None)
     for s in (0, scenarios // 2, scenarios - 1):
         alone = Block(
             together.seats[s : s + 1],

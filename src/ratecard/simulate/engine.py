@@ -173,9 +173,12 @@ class Priced(Protocol):
     """How long pricing the last chunk took: the estimate that orders the plans."""
 
 
-def price_side_by_side(pool: Executor, plans: Sequence[Priced], block: Block) -> list[PlanCost]:
-    """Price ``block`` under every plan, the plans side by side on the pool's threads (the
-    compiled kernel releases the interpreter lock), in the order of ``plans``.
+def price_side_by_side(
+    pool: Executor, plans: Sequence[Priced], block: Block, *, details: bool = True
+) -> list[PlanCost]:
+    """Price ``block`` under every plan (with ``details`` or the totals only:
+    :func:`~ratecard.simulate.pricing.price_block`), the plans side by side on the pool's
+    threads (the compiled kernel releases the interpreter lock), in the order of ``plans``.
 
     The plans are started longest first, by their time on the last chunk: with fewer threads
     than plans of unequal cost, a long plan started last keeps one thread busy while the others
@@ -186,7 +189,7 @@ def price_side_by_side(pool: Executor, plans: Sequence[Priced], block: Block) ->
     def one(index: int) -> PlanCost:
         plan = plans[index]
         started = time.perf_counter()
-        cost = price_block(plan.compiled, block, plan.calendar)
+        cost = price_block(plan.compiled, block, plan.calendar, details=details)
         plan.seconds = time.perf_counter() - started
         return cost
 
@@ -303,7 +306,9 @@ def _price_chunk(
     keep: bool,
 ) -> None:
     """Price ``block`` under every plan and fold the costs into each plan's accumulator."""
-    costs = price_side_by_side(pool, accumulators, block)
+    # (streamed statistics read the totals only: the units above fair use, shortfalls and
+    # credits used are worked out per tile and kept only with the costs)
+    costs = price_side_by_side(pool, accumulators, block, details=keep)
     for acc, cost in zip(accumulators, costs, strict=True):
         total = cost.total
         acc.horizon.append(total.sum(axis=1))

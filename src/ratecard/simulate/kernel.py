@@ -291,6 +291,7 @@ def price_kernel(
     out_shortfall: Any,
     out_forfeited: Any,
     out_credits: Any,
+    details: bool,
 ) -> None:
     """Price every scenario-month of ``usage`` into ``out_total`` and the unserved,
     shortfall, forfeited and credit outputs (each written whole: they may start uninitialised,
@@ -298,7 +299,10 @@ def price_kernel(
 
     ``usage`` is a tuple of flattened ``(scenarios, months)`` arrays: ``usage[0]`` seats,
     ``usage[1]`` active seats; metric ``k`` of the program reads ``usage[total_slot[k]]`` and
-    ``usage[disputed_slot[k]]`` (-1: not sampled, zero). Outputs are flattened alike."""
+    ``usage[disputed_slot[k]]`` (-1: not sampled, zero). Outputs are flattened alike; without
+    ``details`` only ``out_total`` is, and the others are scratch rows of one tile
+    (:data:`TILE` scenarios), rewritten tile after tile: a caller that reads the totals only
+    saves writing them to memory."""
     size = usage[0].shape[0]
     parts, metrics = part_kind.shape[0], total_slot.shape[0]
     grants = grant_amount.shape[0]
@@ -447,9 +451,11 @@ def price_kernel(
         subtotal = out_total[start : start + n]
         # The commitment's and credits' outputs are written only in some months: zeroed
         # first, here rather than by the caller (a pass over the whole array of its own).
-        shortfall = out_shortfall[start : start + n]
-        forfeited = out_forfeited[start : start + n]
-        credits = out_credits[start : start + n]
+        # (without ``details``, the outputs but the total are scratch rows of one tile)
+        at = start if details else 0
+        shortfall = out_shortfall[at : at + n]
+        forfeited = out_forfeited[at : at + n]
+        credits = out_credits[at : at + n]
         if prepaid:  # (its drawdown writes the subtotal whole)
             for i in range(n):
                 gross[i] = fixed_sums[_GROSS, i]
@@ -503,7 +509,7 @@ def price_kernel(
             k, limit, sigma = fair_metric[f], fair_quantity[f], fair_sigma[f]
             seat, out = fair_seat[f], fair_out[f]
             source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
-            unserved = out_unserved[out, start : start + n]
+            unserved = out_unserved[out, at : at + n]
             # (the metric's first limit writes its unserved row, ``0.0 +`` as if added to a
             # zeroed row; later limits add to it)
             if math.isnan(sigma) and not has_served[k]:

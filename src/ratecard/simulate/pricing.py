@@ -98,21 +98,39 @@ def _kernel() -> Callable[..., None]:
     return price_kernel
 
 
-def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> PlanCost:
-    """Price every scenario-month of ``block`` (see the module docstring for the tolerance)."""
+@cache
+def _tile() -> int:
+    """The kernel's tile, in scenarios (imported with the kernel, on first use)."""
+    from ratecard.simulate.kernel import TILE
+
+    return TILE
+
+
+def price_block(
+    compiled: CompiledPlan, block: Block, calendar: Calendar, *, details: bool = True
+) -> PlanCost:
+    """Price every scenario-month of ``block`` (see the module docstring for the tolerance).
+
+    With ``details`` the cost holds, beside the totals, the units above fair-use limits, the
+    commitment's shortfall or forfeited balance and the credits used; without, the totals only
+    (the kernel then keeps the others in scratch rows of one tile, instead of writing arrays
+    as large as the block's to memory: a caller that streams statistics of the totals needs no
+    more)."""
     program: Program = compiled.program
     usage, totals, disputed = block.indexed()
     shape = block.shape
     size = shape[0] * shape[1]
     modifiers = compiled.plan.modifiers
     commitment = modifiers.commitment
+    kernel, tile = _kernel(), _tile()
     # (the kernel writes every output whole: zeroing them here would be a pass of its own)
     out_total = np.empty(size)
-    out_unserved = np.empty((len(program.unserved_metrics), size))
-    out_shortfall = np.empty(size if commitment and commitment.payment == "postpaid" else 1)
-    out_forfeited = np.empty(size if commitment and commitment.payment == "prepaid" else 1)
-    out_credits = np.empty(size if modifiers.credits else 1)
-    _kernel()(
+    rows = size if details else min(size, tile * shape[1])
+    out_unserved = np.empty((len(program.unserved_metrics), rows))
+    out_shortfall = np.empty(rows if commitment and commitment.payment == "postpaid" else 1)
+    out_forfeited = np.empty(rows if commitment and commitment.payment == "prepaid" else 1)
+    out_credits = np.empty(rows if modifiers.credits else 1)
+    kernel(
         usage,
         shape[1],
         *program.arguments(totals, disputed),
@@ -123,7 +141,10 @@ def price_block(compiled: CompiledPlan, block: Block, calendar: Calendar) -> Pla
         out_shortfall,
         out_forfeited,
         out_credits,
+        details,
     )
+    if not details:
+        return PlanCost(out_total.reshape(shape))
     unserved = out_unserved.reshape(-1, *shape)
     cost = PlanCost(
         out_total.reshape(shape), dict(zip(program.unserved_metrics, unserved, strict=True))
