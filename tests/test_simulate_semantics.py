@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import ratecard
 from ratecard.simulate import Block, block_of, calendar_of, compile_plan, price_block
+from ratecard.simulate.kernel import TILE
 from ratecard.simulate.pricing import add_months
 
 METRICS = ["m0", "m1"]
@@ -306,14 +307,15 @@ def test_simulator_matches_the_exact_evaluator(plan_data: dict[str, Any], body: 
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(plans(), usages(), st.integers(17, 40), st.integers(0, 2**32 - 1))
+@given(plans(), usages(), st.integers(TILE - 7, 2 * TILE + 9), st.integers(0, 2**32 - 1))
 def test_scenarios_priced_together_match_each_priced_alone(
     plan_data: dict[str, Any], body: dict[str, Any], scenarios: int, seed: int
 ):
     """The kernel prices scenarios in tiles, with commitment and credit balances running
     across each scenario's months side by side: a block of scenarios whose usage varies by
     scenario and month (zeros included) must cost, scenario by scenario, what each costs
-    priced alone (which the test above ties to the exact evaluator). Priced for the totals
+    priced alone (which the test above ties to the exact evaluator); blocks of a part of a
+    tile to two tiles and a part. Priced for the totals
     only, with the other outputs in scratch rows of one tile, the totals are the same."""
     plan = ratecard.load_plan(plan_data)
     summary = _summaries(body, 1)[0]
