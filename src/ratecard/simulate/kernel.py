@@ -400,12 +400,18 @@ def price_kernel(
     # Invoice lines differ from the escalated, discounted charges only by reversed outcomes
     # and commitment discounts; otherwise they are the same rows.
     line = np.empty((parts, width)) if disputes or committing else base
-    reversal = np.zeros((parts, width))  # written for outcomes with disputes only
+    # (written for outcomes with disputes only; read with them, and by credits on named lines
+    # beside a prepaid commitment: a zero row for every other component)
+    reversal = np.zeros((parts, width if disputes or (prepaid and named_lines) else 1))
     gross = np.empty(width)  # the escalated, discounted charges the commitment counts
     # The share of the committed lines the commitment takes off: ``rate`` when postpaid;
     # month by month when prepaid (how much of the balance is left).
-    taken = np.full(width, rate)
-    later = np.zeros(width)  # what the charges whose lines are added later are added to
+    taken = np.full(width if committing else 1, rate)
+    later_lines = False
+    for p in range(parts):
+        later_lines = later_lines or target[p] == _LATER
+    # what the charges whose lines are added later are added to
+    later = np.zeros(width if later_lines else 1)
     active = np.empty(width)
     units = np.empty(width)
     q = np.empty(width)
