@@ -326,6 +326,41 @@ def test_invalid_parquet_rows_are_listed_with_row_numbers(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("stamp", "accepted"),
+    [
+        ("2026-10-03T24:00:00Z", False),  # DuckDB alone reads hour 24 as the next midnight
+        ("2026-10-03T17:00:00+24:00", False),  # an offset of a day or more
+        ("2026-10-03T17:00:00-2400", False),
+        ("2026-10-03T17:00:00+23:59", True),
+        ("2026-10-03T23:59:59Z", True),
+    ],
+)
+def test_parquet_text_timestamps_are_read_as_the_csv_reader_reads_them(
+    tmp_path: Path, stamp: str, accepted: bool
+) -> None:
+    parquet, text = tmp_path / "e.parquet", tmp_path / "e.csv"
+    pq.write_table(
+        pa.table(
+            {"id": ["a"], "customer": ["x"], "timestamp": [stamp], "metric": ["m"], "quantity": [1]}
+        ),
+        parquet,
+    )
+    text.write_text(f"id,customer,timestamp,metric,quantity\na,x,{stamp},m,1\n")
+    for path in (parquet, text):
+        with EventStore(":memory:") as store:
+            if accepted:
+                store.ingest([path])
+                assert store.con.sql("SELECT ts FROM events").fetchall() == [
+                    (datetime.fromisoformat(stamp).astimezone(UTC).replace(tzinfo=None),)
+                ]
+            else:
+                with pytest.raises(UsageError) as caught:
+                    store.ingest([path])
+                assert [p.path for p in caught.value.problems] == ["timestamp"]
+                assert store.count() == 0
+
+
 def test_skip_invalid_keeps_valid_rows_and_writes_rejects(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD)

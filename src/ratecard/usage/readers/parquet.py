@@ -112,7 +112,12 @@ def _timestamp(column: str, kind: str, field: str, checks: _Checks, required: bo
             f"ELSE CAST(timezone('UTC', {col}) AS TIMESTAMP) END"
         )
     elif kind == "VARCHAR":
-        zoned = f"regexp_matches({col}, '(Z|[+-]\\d\\d:?\\d\\d)$')"
+        # (DuckDB also takes hour 24 as the next day's midnight and offsets of 24 hours or
+        # more, which the CSV and JSON Lines readers refuse, as Python's datetime does)
+        zoned = (
+            f"regexp_matches({col}, '(Z|[+-]\\d\\d:?\\d\\d)$') AND NOT "
+            f"regexp_matches({col}, '[T ]24:|[+-](2[4-9]|[3-9]\\d):?\\d\\d$')"
+        )
         value = (
             f"CASE WHEN {zoned} THEN make_timestamp(epoch_us(TRY_CAST({col} AS TIMESTAMPTZ))) END"
         )
