@@ -361,6 +361,42 @@ def test_parquet_text_timestamps_are_read_as_the_csv_reader_reads_them(
                 assert store.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("quantity", "stored"),
+    [
+        ("1.0000000000001", None),  # a 13th decimal: rounded away unseen before, refused now
+        ("1.00000000000000000001", None),
+        ("1.0000001", None),
+        ("1.5000000000000", "1.500000"),  # zeros past the 6th place change nothing
+        ("1.0000001e1", "10.000001"),
+        ("1e3", "1000.000000"),
+    ],
+)
+def test_parquet_text_quantities_keep_every_decimal_written(
+    tmp_path: Path, quantity: str, stored: str | None
+) -> None:
+    """A quantity written as text in Parquet is read as the CSV reader reads it: six
+    decimals at most, however many zeros or digits follow."""
+    for path in (tmp_path / "e.parquet", tmp_path / "e.csv"):
+        if path.suffix == ".parquet":
+            columns = {"id": ["a"], "customer": ["x"], "timestamp": ["2026-10-03T17:00:00Z"]}
+            pq.write_table(pa.table({**columns, "metric": ["m"], "quantity": [quantity]}), path)
+        else:
+            path.write_text(
+                f"id,customer,timestamp,metric,quantity\na,x,2026-10-03T17:00:00Z,m,{quantity}\n"
+            )
+        with EventStore(":memory:") as store:
+            if stored is None:
+                with pytest.raises(UsageError, match="more than 6 decimal places"):
+                    store.ingest([path])
+                assert store.count() == 0
+            else:
+                store.ingest([path])
+                assert store.con.sql("SELECT quantity FROM events").fetchall() == [
+                    (Decimal(stored),)
+                ]
+
+
 def test_skip_invalid_keeps_valid_rows_and_writes_rejects(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD)

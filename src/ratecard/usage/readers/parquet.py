@@ -179,13 +179,22 @@ def _amount(expr: str, field: str, checks: _Checks, required: bool, kind: str | 
             )
         return f"CAST({expr} AS {_DEC})"
     value = f"TRY_CAST({expr} AS {_DEC})"
+    # (a binary float's digits past the 12th place are its error, not the value written; text
+    # is searched digit by digit too, where it has no exponent, so that no decimal written is
+    # rounded away unseen, as the CSV reader sees every one)
     exact = f"TRY_CAST({expr} AS DECIMAL(38,12))"
+    beyond = f"{exact} <> {value}"
+    if kind == "VARCHAR":
+        beyond += (
+            f" OR (regexp_matches({expr}, '\\.[0-9]{{6}}[0-9]*[1-9]') "
+            f"AND NOT regexp_matches({expr}, '[eE]'))"
+        )
     checks.append(
         f"CASE WHEN {expr} IS NOT NULL AND ({value} IS NULL OR {exact} IS NULL) THEN "
         f"'{field}: not a number below {QUANTITY_MAX:,} with at most 6 decimals: ' "
         f"|| CAST({expr} AS VARCHAR) "
         f"WHEN {value} < 0 THEN '{field}: must not be negative, got ' || CAST({expr} AS VARCHAR) "
-        f"WHEN {exact} <> {value} THEN '{field}: more than 6 decimal places: ' "
+        f"WHEN {beyond} THEN '{field}: more than 6 decimal places: ' "
         f"|| CAST({expr} AS VARCHAR) END"
     )
     if required:
