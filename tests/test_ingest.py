@@ -397,6 +397,40 @@ def test_parquet_text_quantities_keep_every_decimal_written(
                 ]
 
 
+def test_control_characters_in_dimensions_give_one_dimension_set_in_every_format(
+    tmp_path: Path,
+) -> None:
+    """DuckDB writes some control characters' JSON escapes in upper case, Python in lower
+    case: a value with them, from a Parquet column, a Parquet JSON column or JSON Lines, is
+    one set of dimensions."""
+    value = "a\x0bb\x1fc\u00e9\x01"
+    event = {"customer": ["x"], "timestamp": ["2026-10-03T17:00:00Z"], "metric": ["m"]}
+    columns = tmp_path / "columns.parquet"
+    pq.write_table(
+        pa.table({"id": ["a"], **event, "quantity": [1], "dimensions.region": [value]}), columns
+    )
+    document = tmp_path / "json.parquet"
+    dims = json.dumps({"region": value})
+    pq.write_table(
+        pa.table({"id": ["b"], **event, "quantity": [1], "dimensions": [dims]}), document
+    )
+    lines = tmp_path / "e.jsonl"
+    lines.write_text(
+        json.dumps(
+            {"id": "c", "customer": "x", "timestamp": "2026-10-03T17:00:00Z", "metric": "m"}
+            | {"quantity": 1, "dimensions": {"region": value}}
+        )
+        + "\n"
+    )
+    with EventStore(tmp_path / "s.duckdb") as store:
+        for path in (columns, document, lines):
+            store.ingest([path])
+        assert store.con.sql("SELECT dims FROM dims").fetchall() == [
+            (json.dumps({"region": value}, ensure_ascii=False, separators=(",", ":")),)
+        ]
+        assert store.con.sql("SELECT count(DISTINCT dims_id) FROM events").fetchall() == [(1,)]
+
+
 def test_skip_invalid_keeps_valid_rows_and_writes_rejects(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD)

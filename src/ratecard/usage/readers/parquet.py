@@ -245,7 +245,7 @@ def _dimensions(columns: dict[str, str], checks: _Checks) -> str:
         value = f"json_extract_string({source}, '$.\"' || k || '\"')"
         return (
             f"CASE WHEN {_q(whole)} IS NULL THEN '{{}}' ELSE '{{' || array_to_string("
-            f"[to_json(k)::VARCHAR || ':' || to_json({value})::VARCHAR "
+            f"[{_json_text('k')} || ':' || {_json_text(value)} "
             f"for k in list_sort(json_keys({source})) if {value} IS NOT NULL], ',') || '}}' END"
         )
     if not parts:
@@ -253,10 +253,25 @@ def _dimensions(columns: dict[str, str], checks: _Checks) -> str:
     parts.sort()
     items = ", ".join(
         f"CASE WHEN {expr} IS NOT NULL THEN {_lit(_json_key(name))} || ':' || "
-        f"to_json({expr})::VARCHAR END"
+        f"{_json_text(expr)} END"
         for name, expr in parts
     )
     return f"'{{' || concat_ws(',', {items}) || '}}'"
+
+
+_UPPER_ESCAPES = ("000B", "000E", "000F", "001A", "001B", "001C", "001D", "001E", "001F")
+
+
+def _json_text(expr: str) -> str:
+    """SQL of ``expr`` as JSON text, as :func:`json.dumps` writes it (the CSV and JSON Lines
+    readers' canonical form): DuckDB escapes some control characters with upper-case hex
+    digits (``\\u000B``), Python with lower-case ones, and the same value must give the
+    same dimensions."""
+    text = f"to_json({expr})::VARCHAR"
+    lowered = text
+    for digits in _UPPER_ESCAPES:
+        lowered = f"replace({lowered}, '\\u{digits}', '\\u{digits.lower()}')"
+    return f"(CASE WHEN contains({text}, '\\u00') THEN {lowered} ELSE {text} END)"
 
 
 def _json_key(name: str) -> str:
