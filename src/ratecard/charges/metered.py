@@ -102,7 +102,7 @@ def _quantity_lines(
         plain_unit = None if charge.unit_price is None else charge.unit_price * escalation
         quantity, line_per = billable, per
         if isinstance(price, PackagePrice):
-            title += f": {_num(billable)} units in packages of {_num(price.size)}"
+            title += f": {shown_units(billable)} units in packages of {_num(price.size)}"
             quantity, line_per = charge.quantity, ONE
         return [
             Line(
@@ -236,13 +236,17 @@ def _num(value: Decimal) -> str:
 _SHOWN = Decimal("0.000001")
 
 
+def shown_units(units: Decimal) -> str:
+    """Units as a description shows them: to 6 decimal places (units left after a prorated
+    allowance such as 10 x 19/31 seats do not terminate; the line's quantity is exact)."""
+    return _num(units.quantize(_SHOWN, rounding=ROUND_HALF_UP, context=CONTEXT))
+
+
 def included_note(included: Decimal) -> str:
-    """The description's note of included units taken, shown to 6 decimal places (a prorated
-    allowance such as 10 x 19/31 seats does not terminate; the line's quantity is exact)."""
+    """The description's note of included units taken (:func:`shown_units`)."""
     if not included:
         return ""
-    shown = included.quantize(_SHOWN, rounding=ROUND_HALF_UP, context=CONTEXT)
-    return f" ({_num(shown)} included)"
+    return f" ({shown_units(included)} included)"
 
 
 def outcome_lines(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ratecard.charges.invoice import Invoice, Line, State
-from ratecard.charges.metered import included_note
+from ratecard.charges.metered import included_note, shown_units
 from ratecard.charges.modifiers import Context, apply_modifiers
 from ratecard.charges.price_math import TierSlice
 from ratecard.charges.quote import component_limits
@@ -85,7 +85,8 @@ def _metered_line(
         tiers: tuple[TierSlice, ...] = ()
         if isinstance(component.price, PackagePrice):
             title += (
-                f": {_num(Decimal(row['tiers']))} units in packages of {_num(component.price.size)}"
+                f": {shown_units(Decimal(row['tiers']))} units in packages of "
+                f"{_num(component.price.size)}"
             )
         else:
             tiers = _slices(component, row["tiers"], group.escalation)
