@@ -361,13 +361,17 @@ def price_kernel(
     # Rows of one tile, reused tile after tile.
     width = TILE * months
     factor_row = np.empty(width)  # the escalation factor of each month of the tile
-    for i in range(width):
-        factor_row[i] = escalation[i % months]
+    # (a copy per scenario: ``escalation[i % months]`` would be an integer division per
+    # value, which cost as much as the rest of a call's setup)
+    for first in range(0, width, months):
+        factor_row[first : first + months] = escalation
     # (rows only a prepaid commitment reads are allocated only for it)
     prepayment = np.zeros(width if prepaid else 1)  # the prepaid amount where a term opens
     if committing and prepaid:
-        for i in range(width):
-            prepayment[i] = amount if opening_month[i % months] else 0.0
+        for m in range(months):
+            prepayment[m] = amount if opening_month[m] else 0.0
+        for first in range(months, width, months):
+            prepayment[first : first + months] = prepayment[:months]
     kept = np.empty((parts, width))  # each component's share kept after discounts, escalated
     for p in range(parts):
         for i in range(width):
