@@ -7,12 +7,11 @@ pass over the same arrays in the same run.
 Three figures:
 
 - ``pricing``: :func:`ratecard.simulate.price_block` of every plan over pre-sampled chunks,
-  the totals only (``details=False``, as :func:`ratecard.simulate.simulate` prices when it
-  streams statistics, which read nothing else; the floor writes a cost and nothing else), on
-  one thread (also with the details: units above fair use, shortfalls, credits used), and
-  with the plans of a chunk priced side by side on ``--threads`` threads, the
-  longest first (:func:`ratecard.simulate.engine.price_side_by_side`, as
-  :func:`ratecard.simulate.simulate` runs them);
+  as :func:`ratecard.simulate.simulate` prices them when it streams statistics
+  (:func:`ratecard.simulate.engine.price_in_shares`; the totals only, ``details=False``, as
+  the floor writes a cost and nothing else): on one thread (also with the details: units
+  above fair use, shortfalls, credits used, as ``simulate(keep=True)`` prices), and on
+  ``--threads`` threads, each pricing every plan over a share of each chunk's scenarios;
 - ``floor``: the least work that prices one plan over the same chunks with NumPy: for each plan,
   one multiply-add per array the plan reads (each metric's total and disputed units, seats,
   active seats; ``cost += array * price``), written into preallocated buffers -- what a
@@ -39,8 +38,8 @@ import numpy as np
 
 import ratecard
 from ratecard.simulate import compile_plan, layout_of, load_workload, simulate
-from ratecard.simulate.engine import price_side_by_side, tune_allocator
-from ratecard.simulate.pricing import calendar_of, price_block
+from ratecard.simulate.engine import price_in_shares, tune_allocator
+from ratecard.simulate.pricing import calendar_of
 from ratecard.simulate.program import SEAT
 from ratecard.simulate.sampling import sample_block
 
@@ -129,11 +128,10 @@ def plans() -> list[ratecard.Plan]:
 
 @dataclass
 class Job:
-    """A plan as :func:`ratecard.simulate.engine.price_side_by_side` prices it."""
+    """A plan as :func:`ratecard.simulate.engine.price_in_shares` prices it."""
 
     compiled: Any
     calendar: Any
-    seconds: float = 0.0
 
 
 def arrays_read(compiled: Any, block: Any) -> list[Any]:
@@ -167,12 +165,19 @@ def floor_pass(compiled: list[Any], blocks: list[Any]) -> tuple[float, float]:
     return time.perf_counter() - started, time.thread_time() - cpu
 
 
-def price_pass(pairs: list[Any], blocks: list[Any], details: bool) -> tuple[float, float]:
-    """Every plan priced over the chunks on this thread; the wall and CPU times."""
+def price_pass(
+    pool: ThreadPoolExecutor, threads: int, jobs: list[Job], blocks: list[Any], details: bool
+) -> tuple[float, float]:
+    """Every plan priced over the chunks on ``threads`` threads, as
+    :func:`ratecard.simulate.simulate` prices them (each cost handed over as it is priced, and
+    dropped here); the wall time and the CPU time of this thread."""
+
+    def drop(plan: int, first: int, cost: Any) -> None:
+        pass
+
     started, cpu = time.perf_counter(), time.thread_time()
     for block in blocks:
-        for compiled, calendar in pairs:
-            price_block(compiled, block, calendar, details=details)
+        price_in_shares(pool, threads, jobs, block, drop, details=details)
     return time.perf_counter() - started, time.thread_time() - cpu
 
 
@@ -213,7 +218,9 @@ def floor_threaded(
     return time.perf_counter() - started
 
 
-def per_plan(chosen: list[Any], pairs: list[Any], blocks: list[Any], repeat: int) -> None:
+def per_plan(
+    pool: ThreadPoolExecutor, chosen: list[Any], pairs: list[Any], blocks: list[Any], repeat: int
+) -> None:
     """Each plan priced alone over the chunks, against the floor of that plan alone (1 thread
     each, best of ``repeat``), in nanoseconds of CPU time per scenario-month: where pricing
     spends its time above the floor."""
@@ -223,7 +230,8 @@ def per_plan(chosen: list[Any], pairs: list[Any], blocks: list[Any], repeat: int
     for plan, (compiled, calendar) in zip(chosen, pairs, strict=True):
         pricing = floor = float("inf")
         for _ in range(repeat):
-            pricing = min(pricing, price_pass([(compiled, calendar)], blocks, details=False)[1])
+            job = [Job(compiled, calendar)]
+            pricing = min(pricing, price_pass(pool, 1, job, blocks, details=False)[1])
             floor = min(floor, floor_pass([compiled], blocks)[1])
         print(
             f"  {plan.id:34s} {pricing * 1e9 / count:6.2f} ns  floor {floor * 1e9 / count:6.2f} ns"
@@ -282,12 +290,10 @@ def main() -> None:
 
         with ThreadPoolExecutor(args.threads) as pool:
             for _ in range(args.repeat):
-                keep_best("pricing", price_pass(pairs, blocks, details=False))
-                keep_best("detailed", price_pass(pairs, blocks, details=True))
-                started = time.perf_counter()
-                for block in blocks:
-                    price_side_by_side(pool, jobs, block, details=False)
-                threaded = min(threaded, time.perf_counter() - started)
+                keep_best("pricing", price_pass(pool, 1, jobs, blocks, details=False))
+                keep_best("detailed", price_pass(pool, 1, jobs, blocks, details=True))
+                times = price_pass(pool, args.threads, jobs, blocks, details=False)
+                threaded = min(threaded, times[0])
                 keep_best("floor", floor_pass(compiled, blocks))
                 floor_2 = min(floor_2, floor_threaded(compiled, blocks, pool, args.threads))
         (pricing, pricing_cpu), (detailed, _), (floor, floor_cpu) = best.values()
@@ -299,7 +305,7 @@ def main() -> None:
         )
         print(
             f"pricing:   {threaded:8.3f} s  {n / threaded:14,.0f} scenario-month-plans/s "
-            f"{args.threads} threads (plans side by side)"
+            f"{args.threads} threads (each a share of every block)"
         )
         print(f"floor:     {floor:8.3f} s  {n / floor:14,.0f} scenario-month-plans/s, 1 thread")
         print(
@@ -315,7 +321,8 @@ def main() -> None:
             f"{args.threads} threads, as simulate() runs)"
         )
         if args.per_plan:
-            per_plan(chosen, pairs, blocks, args.repeat)
+            with ThreadPoolExecutor(1) as pool:
+                per_plan(pool, chosen, pairs, blocks, args.repeat)
         del blocks
     if args.end_to_end:
         started = time.perf_counter()

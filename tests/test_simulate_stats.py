@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 import ratecard
 from ratecard.simulate import simulate, stats_of
+from ratecard.simulate.sampling import sample_block
 from ratecard.simulate.stats import StreamingStats, discount_factors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,37 +160,83 @@ def test_threads_do_not_change_the_result():
         assert a.npv == b.npv
 
 
-def test_plans_priced_longest_first_come_back_in_plan_order():
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_block_priced_in_shares_costs_what_it_costs_whole(threads: int):
+    """Each thread prices every plan over a share of the block's scenarios, the shares cut at
+    whole tiles: each plan's share is read once, and the shares joined cost what the whole
+    block does, totals and details."""
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import dataclass
 
     from ratecard.simulate import compile_plan, layout_of, load_workload
-    from ratecard.simulate.engine import price_side_by_side
-    from ratecard.simulate.pricing import calendar_of, price_block
-    from ratecard.simulate.sampling import sample_block
+    from ratecard.simulate.engine import price_in_shares
+    from ratecard.simulate.kernel import TILE
+    from ratecard.simulate.pricing import calendar_of, price_block, share_bounds
 
     @dataclass
     class Job:
         compiled: Any
         calendar: Any
-        seconds: float
 
     spec = load_workload(ROOT / "examples/workloads/support-agent.yaml")
     assert spec.start is not None
     layout = layout_of(spec)
-    block = sample_block(spec, 50, np.random.default_rng(5))
+    scenarios = 2 * TILE + 37
+    block = sample_block(spec, scenarios, np.random.default_rng(5))
+    bounds = share_bounds(scenarios, threads)
+    assert bounds[0][0] == 0
+    assert bounds[-1][1] == scenarios
+    assert all(hi == lo for (_, hi), (lo, _) in itertools.pairwise(bounds))
+    assert all(lo % TILE == 0 for lo, _ in bounds)
+    assert len(bounds) == min(threads, 3)
     plans = [ratecard.load_plan(p) for p in sorted((ROOT / "examples/plans").glob("*.yaml"))]
-    # (the last plan marked slowest, the first fastest: started in reverse order)
-    jobs = [
-        Job(compile_plan(p, layout, spec.start), calendar_of(p, spec.start, 36), 10.0 + i)
-        for i, p in enumerate(plans)
-    ]
-    with ThreadPoolExecutor(2) as pool:
-        costs = price_side_by_side(pool, jobs, block)
-    assert len({float(c.total.sum()) for c in costs}) == len(plans)  # (all different)
-    for job, cost in zip(jobs, costs, strict=True):
-        assert np.array_equal(cost.total, price_block(job.compiled, block, job.calendar).total)
-        assert job.seconds < 10.0  # measured again, not left as it was
+    actions = {"id": "actions", "type": "usage", "metric": "agent_actions"}
+    for payment in ("postpaid", "prepaid"):  # (a shortfall, or a forfeited balance, in details)
+        seats = {"id": "seats", "type": "seat", "unit_price": "40"}
+        seats["fair_use"] = {"metric": "agent_actions", "quantity": 300}
+        commitment = {"amount": "20000", "term_months": 12, "payment": payment}
+        plans.append(
+            ratecard.load_plan(
+                {
+                    "ratecard": 1,
+                    "id": payment,
+                    "currency": "USD",
+                    "components": [
+                        seats,
+                        {**actions, "price": {"model": "unit", "unit_price": "0.2"}},
+                    ],
+                    "modifiers": {"commitment": commitment},
+                }
+            )
+        )
+    jobs = [Job(compile_plan(p, layout, spec.start), calendar_of(p, spec.start, 36)) for p in plans]
+    with ThreadPoolExecutor(threads) as pool:
+        for details in (True, False):
+            read: dict[tuple[int, int], Any] = {}
+
+            def keep(plan: int, first: int, cost: Any, read: dict[Any, Any] = read) -> None:
+                assert (plan, first) not in read  # (each plan's share read once)
+                read[plan, first] = cost
+
+            price_in_shares(pool, threads, jobs, block, keep, details=details)
+            assert sorted(read) == sorted((p, lo) for p in range(len(jobs)) for lo, _ in bounds)
+            totals = set()
+            for plan, job in enumerate(jobs):
+                whole = price_block(job.compiled, block, job.calendar, details=details)
+                shares = [read[plan, lo] for lo, _ in bounds]
+                joined = np.concatenate([cost.total for cost in shares])
+                assert np.array_equal(joined, whole.total)
+                totals.add(float(joined.sum()))
+                for metric, units in whole.unserved.items():
+                    assert np.array_equal(
+                        np.concatenate([cost.unserved[metric] for cost in shares]), units
+                    )
+                for name in ("shortfall", "forfeited", "credits"):
+                    theirs = getattr(whole, name)
+                    mine = [getattr(cost, name) for cost in shares]
+                    assert all((m is None) == (theirs is None) for m in mine)
+                    assert theirs is None or np.array_equal(np.concatenate(mine), theirs)
+            assert len(totals) == len(plans)  # (all different: each plan priced as itself)
 
 
 def test_streaming_statistics_agree_with_exact_ones():

@@ -15,6 +15,7 @@ from ratecard.money import round_money
 __all__ = ["Stats", "StreamingStats", "discount_factors", "stats_of"]
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
 
 
@@ -79,14 +80,37 @@ class StreamingStats:
         flat = np.ravel(values)
         if flat.size == 0:
             return
-        self._n += flat.size
-        self._total += float(flat.sum())
-        self._max = max(self._max, float(flat.max()))
+        self.add_summary(
+            flat.size,
+            float(flat.sum()),
+            float(flat.max()),
+            float(np.minimum(flat, 0.0).sum()),
+            self.histogram(flat),
+        )
+
+    def histogram(self, values: FloatArray) -> IntArray:
+        """The bin counts of ``values``, for :meth:`add_summary` (reads nothing of the stream
+        but its constant bins: threads may each count a share of a chunk)."""
+        flat = np.ravel(values)
         clipped = np.clip(flat, self.LOW, self.HIGH)
         index = (clipped.view(np.int64) >> self.SHIFT) - (self._low - 1)
         index *= flat > 0
-        self._counts += np.bincount(index, minlength=self._bins)
-        self._nonpositive += float(np.minimum(flat, 0.0).sum())
+        counts: IntArray = np.bincount(index, minlength=self._bins)
+        return counts
+
+    def add_summary(
+        self, n: int, total: float, top: float, nonpositive: float, counts: IntArray
+    ) -> None:
+        """Add ``n`` values given their sum, maximum, sum of the non-positive ones and bin
+        counts (:meth:`histogram`): summed by the caller in an order of its own choosing, so
+        that the result need not depend on how a chunk was cut into shares."""
+        if n == 0:
+            return
+        self._n += n
+        self._total += total
+        self._max = max(self._max, top)
+        self._counts += counts
+        self._nonpositive += nonpositive
 
     def _value(self, position: float) -> float:
         """The value at a rank (0-based, fractional) in the sorted stream."""
