@@ -264,6 +264,34 @@ def test_streaming_stats_of_known_values():
         assert getattr(got, name) == pytest.approx(getattr(want, name), rel=1e-3), name
 
 
+def test_the_compiled_reader_agrees_with_numpy():
+    """The reader of costs sums each scenario's months (total, present value, months above the
+    budget, non-positive months) and counts every month in the stream's bins: as NumPy does,
+    bins and extremes included (zero, negative, below and above the histogram's range)."""
+    from ratecard.simulate.reading import read_costs
+
+    rng = np.random.default_rng(11)
+    total = rng.lognormal(5, 3, (300, 24)) * rng.choice(
+        [1.0, 0.0, -1.0], (300, 24), p=[0.8, 0.1, 0.1]
+    )
+    total[0, :3] = [1e-9, 1e20, StreamingStats.HIGH]
+    discount = discount_factors(24, 0.08)
+    stream = StreamingStats()
+    counts = stream.new_counts()
+    out = [np.empty(300), np.empty(300), np.empty(300, np.int64), np.empty(300)]
+    top = read_costs(total, discount, 500.0, counts, *stream.bin_keys, *out)
+    horizon, present, above, nonpositive = out
+    assert top == total.max()
+    np.testing.assert_allclose(horizon, total.sum(axis=1), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(present, total @ discount, rtol=1e-12, atol=1e-9)
+    assert np.array_equal(above, (total > 500.0).sum(axis=1))
+    np.testing.assert_allclose(nonpositive, np.minimum(total, 0).sum(axis=1), rtol=1e-12)
+    assert np.array_equal(counts, stream.histogram(total))
+    assert counts[0] == (total <= 0).sum() > 0
+    empty = np.zeros(0, np.int64)  # (kept costs: no histogram)
+    assert read_costs(total, discount, 500.0, empty, *stream.bin_keys, *out) == top
+
+
 def test_tco_npv_and_budget():
     flat = ratecard.load_plan(
         {"ratecard": 1, "id": "flat", "components": [{"id": "f", "type": "flat", "amount": "100"}]}

@@ -13,12 +13,14 @@ True
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -165,6 +167,9 @@ class _Accumulator:
     over: int = 0
     over_any: int = 0
     stream: StreamingStats = field(default_factory=StreamingStats)
+    counts: dict[int, NDArray[np.int64]] = field(default_factory=dict)
+    """The stream's bin counts, one array per first scenario of a share (each written by one
+    thread at a time), summed at the end."""
     extras: dict[str, list[FloatArray]] = field(default_factory=dict)
 
 
@@ -323,6 +328,14 @@ def simulate(
     return SimulationResult(loaded, start, sims, seed, results, usage, discount_rate, budget)
 
 
+@cache
+def _reader() -> Callable[..., float]:
+    """The compiled reader of costs, imported on first use (as the pricing kernel)."""
+    from ratecard.simulate.reading import read_costs
+
+    return read_costs
+
+
 @dataclass
 class _Chunk:
     """One plan's costs of one chunk, read share by share on the pricing threads (while each
@@ -332,36 +345,36 @@ class _Chunk:
     horizon: FloatArray  # each scenario's total over the horizon
     present: FloatArray  # each scenario's costs discounted
     above: NDArray[np.int64]  # each scenario's months above the budget
-    nonpositive: FloatArray  # each scenario's sum of non-positive months (streamed only)
+    nonpositive: FloatArray  # each scenario's sum of non-positive months
     tops: list[float] = field(default_factory=list)  # each share's largest month
-    counts: list[NDArray[np.int64]] = field(default_factory=list)  # each share's histogram
     shares: dict[int, PlanCost] = field(default_factory=dict)  # kept costs by first scenario
 
     @classmethod
     def empty(cls, scenarios: int) -> _Chunk:
         size = scenarios
-        return cls(np.empty(size), np.empty(size), np.zeros(size, np.int64), np.empty(size))
+        return cls(np.empty(size), np.empty(size), np.empty(size, np.int64), np.empty(size))
 
     def read(
-        self,
-        first: int,
-        cost: PlanCost,
-        discount: FloatArray,
-        budget: float | None,
-        stream: StreamingStats | None,
+        self, acc: _Accumulator, first: int, cost: PlanCost, discount: FloatArray, budget: float
     ) -> None:
         total = cost.total
         rows = slice(first, first + total.shape[0])
-        np.sum(total, axis=1, out=self.horizon[rows])
-        np.matmul(total, discount, out=self.present[rows])
-        if budget is not None:
-            np.sum(total > budget, axis=1, out=self.above[rows])
-        if stream is None:  # kept: the statistics are worked out from the costs at the end
+        if first not in acc.counts:  # (kept costs are not counted: their statistics are exact)
+            acc.counts[first] = np.zeros(0, np.int64) if acc.keep else acc.stream.new_counts()
+        top = _reader()(
+            total,
+            discount,
+            budget,
+            acc.counts[first],
+            *acc.stream.bin_keys,
+            self.horizon[rows],
+            self.present[rows],
+            self.above[rows],
+            self.nonpositive[rows],
+        )
+        self.tops.append(top)
+        if acc.keep:  # (the statistics are then worked out from the costs at the end)
             self.shares[first] = cost
-            return
-        np.sum(np.minimum(total, 0.0), axis=1, out=self.nonpositive[rows])
-        self.tops.append(float(total.max(initial=-np.inf)))
-        self.counts.append(stream.histogram(total))
 
     def fold(self, acc: _Accumulator, months: int, budget: float | None) -> None:
         """Add the chunk to the plan's accumulator, summed in scenario order."""
@@ -370,15 +383,8 @@ class _Chunk:
         if budget is not None:
             acc.over += int(self.above.sum())
             acc.over_any += int(np.count_nonzero(self.above))
-        if not acc.keep:
-            acc.stream.add_summary(
-                self.horizon.size * months,
-                float(self.horizon.sum()),
-                max(self.tops, default=-np.inf),
-                float(self.nonpositive.sum()),
-                sum(self.counts[1:], self.counts[0]),
-            )
-            return
+        total, nonpositive = float(self.horizon.sum()), float(self.nonpositive.sum())
+        acc.stream.add_summary(self.horizon.size * months, total, max(self.tops), nonpositive)
         for first in sorted(self.shares):
             cost = self.shares[first]
             acc.costs.append(cost.total)
@@ -402,9 +408,10 @@ def _price_chunk(
     scenarios, months = block.shape
     chunks = [_Chunk.empty(scenarios) for _ in accumulators]
 
+    over = math.inf if budget is None else budget
+
     def read(plan: int, first: int, cost: PlanCost) -> None:
-        stream = None if keep else accumulators[plan].stream
-        chunks[plan].read(first, cost, discount, budget, stream)
+        chunks[plan].read(accumulators[plan], first, cost, discount, over)
 
     # (streamed statistics read the totals only: the units above fair use, shortfalls and
     # credits used are worked out per tile and kept only with the costs)
@@ -416,6 +423,10 @@ def _price_chunk(
 def _plan_result(acc: _Accumulator, sims: int, months: int, budget: float | None) -> PlanResult:
     horizon = np.concatenate(acc.horizon) if acc.horizon else np.zeros(0)
     costs = np.concatenate(acc.costs) if acc.keep and acc.costs else None
+    if not acc.keep:
+        for counts in acc.counts.values():
+            acc.stream.add_counts(counts)
+        acc.counts.clear()
     monthly = stats_of(costs) if costs is not None else acc.stream.stats()
     extras = {name: np.concatenate(parts) for name, parts in acc.extras.items()}
     return PlanResult(

@@ -75,22 +75,27 @@ class StreamingStats:
         self._n = 0
         self._total = 0.0
         self._max = -math.inf
+        low = int(np.float64(self.LOW).view(np.int64))
+        self.bin_keys = (low, int(np.float64(self.HIGH).view(np.int64)), self.SHIFT, self._low - 1)
+        """How a value's bin is found, for a compiled reader: a positive value whose IEEE 754
+        bits are ``bits`` falls in bin ``(min(max(bits, low), high) >> shift) - first``, any
+        other in bin 0; as ``(low, high, shift, first)``."""
 
     def add(self, values: FloatArray) -> None:
         flat = np.ravel(values)
         if flat.size == 0:
             return
         self.add_summary(
-            flat.size,
-            float(flat.sum()),
-            float(flat.max()),
-            float(np.minimum(flat, 0.0).sum()),
-            self.histogram(flat),
+            flat.size, float(flat.sum()), float(flat.max()), float(np.minimum(flat, 0.0).sum())
         )
+        self.add_counts(self.histogram(flat))
+
+    def new_counts(self) -> IntArray:
+        """A zero count per bin."""
+        return np.zeros(self._bins, dtype=np.int64)
 
     def histogram(self, values: FloatArray) -> IntArray:
-        """The bin counts of ``values``, for :meth:`add_summary` (reads nothing of the stream
-        but its constant bins: threads may each count a share of a chunk)."""
+        """The bin counts of ``values``."""
         flat = np.ravel(values)
         clipped = np.clip(flat, self.LOW, self.HIGH)
         index = (clipped.view(np.int64) >> self.SHIFT) - (self._low - 1)
@@ -98,19 +103,18 @@ class StreamingStats:
         counts: IntArray = np.bincount(index, minlength=self._bins)
         return counts
 
-    def add_summary(
-        self, n: int, total: float, top: float, nonpositive: float, counts: IntArray
-    ) -> None:
-        """Add ``n`` values given their sum, maximum, sum of the non-positive ones and bin
-        counts (:meth:`histogram`): summed by the caller in an order of its own choosing, so
-        that the result need not depend on how a chunk was cut into shares."""
-        if n == 0:
-            return
+    def add_summary(self, n: int, total: float, top: float, nonpositive: float) -> None:
+        """Add ``n`` values given their sum, maximum and the sum of the non-positive ones (the
+        caller sums them in an order of its own choosing, so that the result need not depend
+        on how a chunk was cut into shares); their bin counts go to :meth:`add_counts`."""
         self._n += n
         self._total += total
         self._max = max(self._max, top)
-        self._counts += counts
         self._nonpositive += nonpositive
+
+    def add_counts(self, counts: IntArray) -> None:
+        """Add bin counts (:meth:`histogram`, or a compiled reader's: :attr:`bin_keys`)."""
+        self._counts += counts
 
     def _value(self, position: float) -> float:
         """The value at a rank (0-based, fractional) in the sorted stream."""
