@@ -218,6 +218,13 @@ def _book(
 
 
 @_inline
+def _add(charge: float, i: int, sum_row: Any, kept: float) -> None:
+    """:func:`_book` for a component without limits whose row nothing reads and whose kept
+    share is alike in every month (``simple``): only added to its sum, the same amount."""
+    sum_row[i] += charge * kept
+
+
+@_inline
 def _sum_row(target: int, subtotal: Any, gross: Any, later: Any) -> Any:
     """The row a component's charges are added to as they are booked."""
     if target == _SUBTOTAL:
@@ -451,7 +458,18 @@ def price_kernel(
         for i in range(width):
             _book(charge, i, booked, sum_row, kept_row, lo, hi)
 
-    drawn = np.zeros(metrics, dtype=np.bool_)  # whether a metered component draws on a pool
+    # Components booked ``simple`` (:func:`_add`): without limits, their kept share alike in
+    # every month (not escalated) and their rows read by nothing but their sums (not the
+    # lines added later, a prepaid drawdown of one component or credits on named lines).
+    simple = np.zeros(parts, dtype=np.bool_)
+    for p in range(parts):
+        unlimited = part_minimum[p] == -math.inf and part_maximum[p] == math.inf
+        unread = target[p] == _SUBTOTAL and not (alone or named_lines)
+        simple[p] = unlimited and unread and not escalated
+
+    # Whether a usage component reads the metric's units: draws on its pool, bills its
+    # served units (else its fair-use limits matter only for the unserved units, a detail).
+    drawn = np.zeros(metrics, dtype=np.bool_)
     for p in range(parts):
         if part_kind[p] == USAGE and not fixed[p]:
             drawn[part_metric[p]] = True
@@ -507,7 +525,14 @@ def price_kernel(
                 least, price = part_min_seats[p], part_amount[p]
                 booked, kept_row = base[p], kept[p]
                 sum_row = _sum_row(target[p], subtotal, gross, later)
-                lo, hi = part_minimum[p], part_maximum[p]
+                lo, hi, factor = part_minimum[p], part_maximum[p], kept_row[0]
+                if simple[p]:
+                    for i in range(n):
+                        count = seats[i]
+                        count = count if count > least else least
+                        billed[p, i] = count
+                        _add(count * price, i, sum_row, factor)
+                    continue
                 for i in range(n):
                     count = seats[i]
                     count = count if count > least else least
@@ -518,6 +543,8 @@ def price_kernel(
         # one metric multiply.
         for f in range(fair_seat.shape[0]):
             k, limit, sigma = fair_metric[f], fair_quantity[f], fair_sigma[f]
+            if not (details or drawn[k]):
+                continue  # no component bills the served units, and the unserved are not kept
             seat, out = fair_seat[f], fair_out[f]
             source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
             unserved = out_unserved[out, at : at + n]
@@ -577,7 +604,7 @@ def price_kernel(
                 continue  # booked once before the tiles, or with the billed seats above
             booked, kept_row = base[p], kept[p]
             sum_row = _sum_row(target[p], subtotal, gross, later)
-            lo, hi = part_minimum[p], part_maximum[p]
+            lo, hi, factor = part_minimum[p], part_maximum[p], kept_row[0]
             if kind == TOKENS:
                 # The weighted sum of the token metrics, from zero: summed into ``own`` but
                 # for its last term, added as the sum is booked.
@@ -597,9 +624,15 @@ def price_kernel(
                     continue
                 k, coefficient = coef_metric[last], coef_value[last]
                 source = _units(usage, rows, total_slot[k], _TOTAL, k, start, n)
-                if last == first:
+                if last == first and simple[p]:
+                    for i in range(n):
+                        _add(0.0 + source[i] * coefficient, i, sum_row, factor)
+                elif last == first:
                     for i in range(n):
                         _book(0.0 + source[i] * coefficient, i, booked, sum_row, kept_row, lo, hi)
+                elif simple[p]:
+                    for i in range(n):
+                        _add(own[i] + source[i] * coefficient, i, sum_row, factor)
                 else:
                     for i in range(n):
                         _book(
@@ -626,7 +659,10 @@ def price_kernel(
                     if target[p] == _GROSS:  # the commitment counts the credit too
                         for i in range(n):
                             gross[i] += reversal[p, i] * kept_row[i]
-                elif per == 1.0:  # (a division by 1 changes nothing, and is a slow one)
+                elif per == 1.0 and simple[p]:  # (a division by 1 changes nothing: slow)
+                    for i in range(n):
+                        _add(source[i] * matched * unit, i, sum_row, factor)
+                elif per == 1.0:
                     for i in range(n):
                         _book(source[i] * matched * unit, i, booked, sum_row, kept_row, lo, hi)
                 else:
@@ -683,6 +719,9 @@ def price_kernel(
                 for i in range(n):
                     charge = own[i] * kappa + q[i] * rho if units[i] > 0.0 else own[i]
                     _book(charge, i, booked, sum_row, kept_row, lo, hi)
+            elif simple[p]:
+                for i in range(n):
+                    _add(own[i], i, sum_row, factor)
             else:
                 for i in range(n):
                     _book(own[i], i, booked, sum_row, kept_row, lo, hi)
