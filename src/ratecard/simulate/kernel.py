@@ -219,8 +219,8 @@ def _book(
 
 @_inline
 def _add(charge: float, i: int, sum_row: Any, kept: float) -> None:
-    """:func:`_book` for a component without limits whose row nothing reads and whose kept
-    share is alike in every month (``simple``): only added to its sum, the same amount."""
+    """:func:`_book` for a component without limits whose row nothing reads (``simple``):
+    only added to its sum, times its kept share before escalation."""
     sum_row[i] += charge * kept
 
 
@@ -458,14 +458,22 @@ def price_kernel(
         for i in range(width):
             _book(charge, i, booked, sum_row, kept_row, lo, hi)
 
-    # Components booked ``simple`` (:func:`_add`): without limits, their kept share alike in
-    # every month (not escalated) and their rows read by nothing but their sums (not the
-    # lines added later, a prepaid drawdown of one component or credits on named lines).
+    # Components booked ``simple`` (:func:`_add`): without limits, and their rows read by
+    # nothing but the subtotal (not the lines added later, a prepaid drawdown of one
+    # component or credits on named lines). Their charges times their kept shares before
+    # escalation (``plain_kept``) are added up in ``plain`` when the plan escalates, and the
+    # sum escalated once per month (a row of escalated shares read per component cost more);
+    # else straight into the subtotal.
     simple = np.zeros(parts, dtype=np.bool_)
+    plain_kept = np.empty(parts)
+    any_simple = False
     for p in range(parts):
         unlimited = part_minimum[p] == -math.inf and part_maximum[p] == math.inf
         unread = target[p] == _SUBTOTAL and not (alone or named_lines)
-        simple[p] = unlimited and unread and not escalated
+        simple[p] = unlimited and unread
+        any_simple = any_simple or simple[p]
+        plain_kept[p] = part_kept[p] * kept_net if folded else part_kept[p]
+    plain = np.empty(width if escalated and any_simple else 1)
 
     # Whether a usage component reads the metric's units: draws on its pool, bills its
     # served units (else its fair-use limits matter only for the unserved units, a detail).
@@ -504,6 +512,9 @@ def price_kernel(
         if grants > 0:
             for i in range(n):
                 credits[i] = 0.0
+        if escalated and any_simple:
+            for i in range(n):
+                plain[i] = 0.0
         # The tile's slice of each block array: indexing a slice by the loop counter alone
         # lets the compiler vectorise the loop (``array[start + i]`` needs a negative-index
         # check that keeps it scalar, about four times slower).
@@ -525,13 +536,14 @@ def price_kernel(
                 least, price = part_min_seats[p], part_amount[p]
                 booked, kept_row = base[p], kept[p]
                 sum_row = _sum_row(target[p], subtotal, gross, later)
-                lo, hi, factor = part_minimum[p], part_maximum[p], kept_row[0]
+                lo, hi, factor = part_minimum[p], part_maximum[p], plain_kept[p]
                 if simple[p]:
+                    simple_row = plain if escalated else subtotal
                     for i in range(n):
                         count = seats[i]
                         count = count if count > least else least
                         billed[p, i] = count
-                        _add(count * price, i, sum_row, factor)
+                        _add(count * price, i, simple_row, factor)
                     continue
                 for i in range(n):
                     count = seats[i]
@@ -604,7 +616,8 @@ def price_kernel(
                 continue  # booked once before the tiles, or with the billed seats above
             booked, kept_row = base[p], kept[p]
             sum_row = _sum_row(target[p], subtotal, gross, later)
-            lo, hi, factor = part_minimum[p], part_maximum[p], kept_row[0]
+            lo, hi, factor = part_minimum[p], part_maximum[p], plain_kept[p]
+            simple_row = plain if escalated else subtotal
             if kind == TOKENS:
                 # The weighted sum of the token metrics, from zero: summed into ``own`` but
                 # for its last term, added as the sum is booked.
@@ -626,13 +639,13 @@ def price_kernel(
                 source = _units(usage, rows, total_slot[k], _TOTAL, k, start, n)
                 if last == first and simple[p]:
                     for i in range(n):
-                        _add(0.0 + source[i] * coefficient, i, sum_row, factor)
+                        _add(0.0 + source[i] * coefficient, i, simple_row, factor)
                 elif last == first:
                     for i in range(n):
                         _book(0.0 + source[i] * coefficient, i, booked, sum_row, kept_row, lo, hi)
                 elif simple[p]:
                     for i in range(n):
-                        _add(own[i] + source[i] * coefficient, i, sum_row, factor)
+                        _add(own[i] + source[i] * coefficient, i, simple_row, factor)
                 else:
                     for i in range(n):
                         _book(
@@ -661,7 +674,7 @@ def price_kernel(
                             gross[i] += reversal[p, i] * kept_row[i]
                 elif per == 1.0 and simple[p]:  # (a division by 1 changes nothing: slow)
                     for i in range(n):
-                        _add(source[i] * matched * unit, i, sum_row, factor)
+                        _add(source[i] * matched * unit, i, simple_row, factor)
                 elif per == 1.0:
                     for i in range(n):
                         _book(source[i] * matched * unit, i, booked, sum_row, kept_row, lo, hi)
@@ -721,10 +734,14 @@ def price_kernel(
                     _book(charge, i, booked, sum_row, kept_row, lo, hi)
             elif simple[p]:
                 for i in range(n):
-                    _add(own[i], i, sum_row, factor)
+                    _add(own[i], i, simple_row, factor)
             else:
                 for i in range(n):
                     _book(own[i], i, booked, sum_row, kept_row, lo, hi)
+
+        if escalated and any_simple:  # (the simple components' sum, escalated)
+            for i in range(n):
+                subtotal[i] += plain[i] * factor_row[i]
 
         # The commitment over the eligible components.
         if committing and not prepaid:
