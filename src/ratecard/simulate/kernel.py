@@ -180,13 +180,19 @@ def price_row(
 
 @_inline
 def _three_tiers(
-    q: float, b1: float, w2: float, b2: float, p1: float, p2: float, p3: float
+    q: float, volume: bool, a: float, b: float, c: float, p1: float, p2: float, p3: float
 ) -> float:
-    """A graduated price of up to three tiers without fees, in closed form: the units up to
-    ``b1`` at ``p1``, the next ``w2`` at ``p2``, those above ``b2`` at ``p3`` (a tier the
-    price lacks has a zero price and width). Summed as :func:`price_row` sums the tiers, to
-    the same digits (it adds a tier of zero price as nothing, here as ``+ 0.0``)."""
-    return min(q, b1) * p1 + min(max(q - b1, 0.0), w2) * p2 + max(q - b2, 0.0) * p3
+    """A price of up to three tiers without fees, in closed form (a tier the price lacks has
+    a zero price and width, and an infinite bound). Graduated: the units up to ``a`` at
+    ``p1``, the next ``b`` at ``p2``, those above ``c`` at ``p3``, summed as
+    :func:`price_row` sums the tiers, to the same digits (it adds a tier of zero price as
+    nothing, here as ``+ 0.0``). Volume: every unit at ``p1``, ``p2`` above the (snapped)
+    bound ``a`` or ``p3`` above ``c``, picked as :func:`price_row` picks them."""
+    if volume:
+        picked = p2 if q > a else p1
+        picked = p3 if q > c else picked
+        return q * picked
+    return min(q, a) * p1 + min(max(q - a, 0.0), b) * p2 + max(q - c, 0.0) * p3
 
 
 @_inline
@@ -486,25 +492,30 @@ def price_kernel(
         plain_kept[p] = part_kept[p] * kept_net if folded else part_kept[p]
     plain = np.empty(width if escalated and any_simple else 1)
 
-    # Graduated prices of up to three tiers without fees, priced in closed form
+    # Graduated and volume prices of up to three tiers without fees, priced in closed form
     # (``_three_tiers``): ``closed``, with the bounds, widths and prices of each.
     closed = np.zeros(parts, dtype=np.bool_)
     tiers = np.zeros((parts, 6))
     for p in range(parts):
-        first, count = tier_start[p], tier_count[p]
-        if price_kind[p] != GRADUATED or not 1 <= count <= 3:
+        first, count, kind = tier_start[p], tier_count[p], price_kind[p]
+        if kind not in (GRADUATED, VOLUME) or not 1 <= count <= 3:
             continue
         closed[p] = tier_upper[first + count - 1] == math.inf
         for t in range(first, first + count):
             closed[p] = closed[p] and tier_fee[t] == 0.0
+        bounds = np.full(3, math.inf)  # (the last tier has no upper bound)
+        prices = np.zeros(3)
+        for t in range(count):
+            prices[t] = tier_price[first + t]
+            if t < count - 1:
+                bounds[t] = tier_upper[first + t]
         row = tiers[p]
-        row[0], row[3] = tier_upper[first], tier_price[first]  # (inf for one tier)
-        if count >= 2:
-            row[1], row[4] = tier_upper[first + 1] - tier_upper[first], tier_price[first + 1]
-        if count == 3:  # (the last tier has no upper bound)
-            row[2], row[5] = tier_upper[first + 1], tier_price[first + 2]
+        row[3:] = prices
+        if kind == VOLUME:
+            row[0], row[2] = bounds[0] * (1.0 + SNAP), bounds[1] * (1.0 + SNAP)
         else:
-            row[2] = math.inf
+            row[0], row[2] = bounds[0], bounds[1]
+            row[1] = 0.0 if count == 1 else tier_upper[first + 1] - tier_upper[first]
 
     # Whether a usage component reads the metric's units: draws on its pool, bills its
     # served units (else its fair-use limits matter only for the unserved units, a detail).
@@ -717,29 +728,31 @@ def price_kernel(
                 continue
             if closed[p] and per == 1.0 and not (shared or reversed_outcomes):
                 # Up to three tiers without fees: the units, the price and the booking in
-                # one pass (price_row takes a pass per tier and one to read the units).
-                b1, w2, b2, p1, p2, p3 = tiers[p]
+                # one pass (price_row takes a pass per tier or two, and one to read the
+                # units).
+                a, b, c, p1, p2, p3 = tiers[p]
+                volume = price_kind[p] == VOLUME
                 if pooled and simple[p]:
                     for i in range(n):
                         wanted = source[i] * matched
                         used = min(pool[k, i], wanted)
                         pool[k, i] -= used
-                        charge = _three_tiers(wanted - used, b1, w2, b2, p1, p2, p3)
+                        charge = _three_tiers(wanted - used, volume, a, b, c, p1, p2, p3)
                         _add(charge, i, simple_row, factor)
                 elif pooled:
                     for i in range(n):
                         wanted = source[i] * matched
                         used = min(pool[k, i], wanted)
                         pool[k, i] -= used
-                        charge = _three_tiers(wanted - used, b1, w2, b2, p1, p2, p3)
+                        charge = _three_tiers(wanted - used, volume, a, b, c, p1, p2, p3)
                         _book(charge, i, booked, sum_row, kept_row, lo, hi)
                 elif simple[p]:
                     for i in range(n):
-                        charge = _three_tiers(source[i] * matched, b1, w2, b2, p1, p2, p3)
+                        charge = _three_tiers(source[i] * matched, volume, a, b, c, p1, p2, p3)
                         _add(charge, i, simple_row, factor)
                 else:
                     for i in range(n):
-                        charge = _three_tiers(source[i] * matched, b1, w2, b2, p1, p2, p3)
+                        charge = _three_tiers(source[i] * matched, volume, a, b, c, p1, p2, p3)
                         _book(charge, i, booked, sum_row, kept_row, lo, hi)
                 continue
             if pooled:
