@@ -279,6 +279,45 @@ MONTHS = 14
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans(), usages())
 def test_simulator_matches_the_exact_evaluator(plan_data: dict[str, Any], body: dict[str, Any]):
+    _assert_matches_the_evaluator(plan_data, body)
+
+
+def _tiered(model: str) -> dict[str, Any]:
+    return {
+        "model": model,
+        "tiers": [
+            {"up_to": 1000, "unit_price": "0.10"},
+            {"up_to": 2000, "unit_price": "0.08"},
+            {"up_to": None, "unit_price": "0.05"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("model", ["graduated", "volume"])
+@pytest.mark.parametrize("included", [None, 100, 0])
+@pytest.mark.parametrize("limited", [False, True])
+@pytest.mark.parametrize("used", ["2500", "4000", "6000"])
+def test_fair_use_allowance_and_tiers_priced_in_one_pass(
+    model: str, included: int | None, limited: bool, used: str
+):
+    """A metric with one pooled fair-use limit, at most one pooled allowance and one usage
+    component priced by up to three tiers is priced in one pass of the kernel (fair use,
+    allowance and price fused): it must match the evaluator, with the units under, across
+    and above the limit and the tiers, booked with or without a component minimum."""
+    seats: dict[str, Any] = {"id": "seats", "type": "seat", "unit_price": "40"}
+    seats["fair_use"] = {"metric": "m0", "quantity": 300, "pooled": True}
+    if included is not None:
+        seats["included"] = {"metric": "m0", "quantity": included, "pooled": True}
+    actions: dict[str, Any] = {"id": "u0", "type": "usage", "metric": "m0", "price": _tiered(model)}
+    if limited:
+        actions["minimum"] = "150"
+    plan = {"ratecard": 1, "id": "fused", "components": [seats, actions], "modifiers": {}}
+    plan["rounding"] = {"scope": "invoice"}
+    usage = [{"metric": "m0", "quantity": used, "dimensions": {"region": "us"}}]
+    _assert_matches_the_evaluator(plan, {"seats": 12, "usage": usage, "events": []})
+
+
+def _assert_matches_the_evaluator(plan_data: dict[str, Any], body: dict[str, Any]) -> None:
     plan = ratecard.load_plan(plan_data)
     summaries = _summaries(body, MONTHS)
     invoices = ratecard.quote_periods(plan, summaries)

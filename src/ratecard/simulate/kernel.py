@@ -524,6 +524,33 @@ def price_kernel(
         if part_kind[p] == USAGE and not fixed[p]:
             drawn[part_metric[p]] = True
 
+    # Metrics whose fair use, allowance and one component are priced in one pass: one pooled
+    # fair-use limit (its index in ``fused_fair``), at most one pooled allowance (in
+    # ``fused_included``, -1 for none) and one usage component, priced in closed form
+    # (``fused_part``); nothing else reads the served units or the pool.
+    fused_fair = np.full(metrics, -1, dtype=np.int64)
+    fused_included = np.full(metrics, -1, dtype=np.int64)
+    fused_part = np.full(metrics, -1, dtype=np.int64)
+    for k in range(metrics):
+        limits, allowances, users = 0, 0, 0
+        for f in range(fair_metric.shape[0]):
+            if fair_metric[f] == k:
+                limits += 1 if math.isnan(fair_sigma[f]) else 2
+                fused_fair[k] = f
+        for f in range(included_metric.shape[0]):
+            if included_metric[f] == k:
+                allowances += 1 if math.isnan(included_sigma[f]) else 2
+                fused_included[k] = f
+        for p in range(parts):
+            if part_kind[p] == USAGE and part_metric[p] == k and not fixed[p]:
+                users += 1
+                fused_part[k] = p
+        p = fused_part[k]
+        single = limits == 1 and allowances <= 1 and users == 1
+        plain_units = part_per[p] == 1.0 and part_kappa[p] == 1.0 and part_rho[p] == 0.0
+        if not (single and closed[p] and plain_units):
+            fused_part[k] = -1
+
     for start in range(0, size, width):
         n = min(width, size - start)
         scenarios = n // months
@@ -599,6 +626,8 @@ def price_kernel(
             k, limit, sigma = fair_metric[f], fair_quantity[f], fair_sigma[f]
             if not (details or drawn[k]):
                 continue  # no component bills the served units, and the unserved are not kept
+            if fused_part[k] >= 0:
+                continue  # priced with the component
             seat, out = fair_seat[f], fair_out[f]
             source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
             unserved = out_unserved[out, at : at + n]
@@ -632,8 +661,8 @@ def price_kernel(
         # Included allowances: one pool per metric, drawn by the components in plan order.
         for f in range(included_seat.shape[0]):
             k, allowance, sigma = included_metric[f], included_quantity[f], included_sigma[f]
-            if not drawn[k]:
-                continue  # no component draws on the pool
+            if not drawn[k] or fused_part[k] >= 0:
+                continue  # no component draws on the pool, or it is priced with the component
             seat = included_seat[f]
             source = _units(usage, rows, total_slot[k], raw[k], k, start, n)
             # (the metric's first allowance writes its pool, ``0.0 +`` as if added to a
@@ -725,6 +754,35 @@ def price_kernel(
                         _book(
                             source[i] * matched / per * unit, i, booked, sum_row, kept_row, lo, hi
                         )
+                continue
+            if fused_part[k] == p:
+                # Fair use, the allowance's pool and the price in one pass, to the same digits
+                # as the passes below: the served units, less what the pool covers (nothing
+                # where there is no allowance: ``0.0 + 0.0 * seats``), priced.
+                a, b, c, p1, p2, p3 = tiers[p]
+                volume = price_kind[p] == VOLUME
+                f = fused_fair[k]
+                limit, limited_seat = fair_quantity[f], fair_seat[f]
+                unserved = out_unserved[fair_out[f], at : at + n]
+                g = fused_included[k]
+                allowance = 0.0 if g < 0 else included_quantity[g]
+                allowed_seat = limited_seat if g < 0 else included_seat[g]
+                if simple[p]:
+                    for i in range(n):
+                        excess = max(source[i] - limit * billed[limited_seat, i], 0.0)
+                        unserved[i] = 0.0 + excess
+                        wanted = (source[i] - excess) * matched
+                        used = min(0.0 + allowance * billed[allowed_seat, i], wanted)
+                        charge = _three_tiers(wanted - used, volume, a, b, c, p1, p2, p3)
+                        _add(charge, i, simple_row, factor)
+                else:
+                    for i in range(n):
+                        excess = max(source[i] - limit * billed[limited_seat, i], 0.0)
+                        unserved[i] = 0.0 + excess
+                        wanted = (source[i] - excess) * matched
+                        used = min(0.0 + allowance * billed[allowed_seat, i], wanted)
+                        charge = _three_tiers(wanted - used, volume, a, b, c, p1, p2, p3)
+                        _book(charge, i, booked, sum_row, kept_row, lo, hi)
                 continue
             if closed[p] and per == 1.0 and not (shared or reversed_outcomes):
                 # Up to three tiers without fees: the units, the price and the booking in
