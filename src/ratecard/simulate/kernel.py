@@ -242,6 +242,18 @@ def _add(charge: float, i: int, sum_row: Any, kept: float) -> None:
 
 
 @_inline
+def _start(row: Any, fixed: Any, has_fixed: bool, n: int) -> None:
+    """Start a tile's sum ``row`` from the fixed charges booked into it, or from zero where
+    there are none (a pass that reads nothing)."""
+    if has_fixed:
+        for i in range(n):
+            row[i] = fixed[i]
+    else:
+        for i in range(n):
+            row[i] = 0.0
+
+
+@_inline
 def _sum_row(target: int, subtotal: Any, gross: Any, later: Any) -> Any:
     """The row a component's charges are added to as they are booked."""
     if target == _SUBTOTAL:
@@ -475,6 +487,10 @@ def price_kernel(
         for i in range(width):
             _book(charge, i, booked, sum_row, kept_row, lo, hi)
 
+    has_fixed = np.zeros(3, dtype=np.bool_)  # whether a fixed charge is booked into each sum
+    for p in range(parts):
+        has_fixed[target[p]] |= fixed[p]
+
     # Components booked ``simple`` (:func:`_add`): without limits, and their rows read by
     # nothing but the subtotal (not the lines added later, a prepaid drawdown of one
     # component or credits on named lines). Their charges times their kept shares before
@@ -562,22 +578,22 @@ def price_kernel(
         shortfall = out_shortfall[at : at + n]
         forfeited = out_forfeited[at : at + n]
         credits = out_credits[at : at + n]
+        # (without ``details`` the shortfall and forfeited rows are written, never read)
         if prepaid:  # (its drawdown writes the subtotal whole)
-            for i in range(n):
-                gross[i] = fixed_sums[_GROSS, i]
-                forfeited[i] = 0.0
+            _start(gross, fixed_sums[_GROSS], has_fixed[_GROSS], n)
+            if details:
+                forfeited[:n] = 0.0
         elif folded:
-            for i in range(n):
-                subtotal[i] = fixed_sums[_SUBTOTAL, i]
-                shortfall[i] = 0.0
+            _start(subtotal, fixed_sums[_SUBTOTAL], has_fixed[_SUBTOTAL], n)
+            if details:
+                shortfall[:n] = 0.0
         elif committing:  # (no line is added as booked: the subtotal starts at zero)
-            for i in range(n):
-                gross[i] = fixed_sums[_GROSS, i]
-                shortfall[i] = 0.0
-                subtotal[i] = 0.0
+            _start(gross, fixed_sums[_GROSS], has_fixed[_GROSS], n)
+            subtotal[:n] = 0.0
+            if details:
+                shortfall[:n] = 0.0
         else:
-            for i in range(n):
-                subtotal[i] = fixed_sums[_SUBTOTAL, i]
+            _start(subtotal, fixed_sums[_SUBTOTAL], has_fixed[_SUBTOTAL], n)
         if grants > 0:
             for i in range(n):
                 credits[i] = 0.0
