@@ -16,6 +16,7 @@ import ctypes
 import math
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -293,7 +294,8 @@ def simulate(
     :func:`tune_allocator`); a library should not do that behind its caller's back, so it is
     off by default and the ``ratecard`` command line turns it on. ``threads`` shares each
     chunk's scenarios between that many threads (default: one per processor;
-    :func:`price_in_shares`); the results do not depend on it.
+    :func:`price_in_shares`), and draws that many chunks ahead on as many more; the results
+    do not depend on it.
     """
     if fast_allocator:
         tune_allocator()
@@ -311,12 +313,23 @@ def simulate(
     usage_parts: list[Block] = []
     seeds = np.random.SeedSequence(seed)
     workers = max(1, threads or os.cpu_count() or 1)
-    with ThreadPoolExecutor(workers) as pool:
+    sizes = [min(chunk, sims - first) for first in range(0, sims, chunk)]
+    # Each chunk is drawn from a generator of its own, spawned in chunk order: the chunks are
+    # drawn ahead, ``workers`` at a time on threads of their own (NumPy's generators release
+    # the interpreter lock), while the chunks drawn before them are priced.
+    rngs = (np.random.default_rng(seeds.spawn(1)[0]) for _ in sizes)
+    with ThreadPoolExecutor(workers) as pool, ThreadPoolExecutor(workers) as sampler:
+        drawn = deque(
+            sampler.submit(sample_block, loaded, size, rng)
+            for size, rng in zip(sizes[:workers], rngs, strict=False)
+        )
         done = 0
-        while done < sims:
-            size = min(chunk, sims - done)
-            rng = np.random.default_rng(seeds.spawn(1)[0])
-            block = sample_block(loaded, size, rng)
+        for index, size in enumerate(sizes):
+            block = drawn.popleft().result()
+            if index + workers < len(sizes):
+                drawn.append(
+                    sampler.submit(sample_block, loaded, sizes[index + workers], next(rngs))
+                )
             if keep:
                 usage_parts.append(block)
             _price_chunk(pool, workers, accumulators, block, discount, budget, keep)
