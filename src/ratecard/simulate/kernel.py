@@ -228,7 +228,8 @@ def _book(
     """Book a component's charge ``charge`` for month ``i`` of the tile: limited to its
     minimum and maximum ``lo`` and ``hi``, multiplied by its share kept after discounts and
     escalation, written into its row ``booked`` and added to ``sum_row``. Called in the last
-    pass that works out the charge, so that booking it takes no pass of its own."""
+    pass that works out the charge, so that booking it takes no pass of its own. Never for a
+    ``simple`` component: its ``kept`` row is not filled (:func:`_add` books those)."""
     value = _clamp(charge, lo, hi) * kept[i]
     booked[i] = value
     sum_row[i] += value
@@ -239,6 +240,18 @@ def _add(charge: float, i: int, sum_row: Any, kept: float) -> None:
     """:func:`_book` for a component without limits whose row nothing reads (``simple``):
     only added to its sum, times its kept share before escalation."""
     sum_row[i] += charge * kept
+
+
+@_inline
+def _fill_kept(
+    row: Any, factor: Any, kept: float, escalated: bool, folded: bool, kept_net: float
+) -> None:
+    """A component's kept share in each month of the tile: ``kept``, escalated, and with a
+    folded commitment's discount taken off."""
+    for i in range(row.shape[0]):
+        row[i] = factor[i] * kept if escalated else kept
+        if folded:
+            row[i] *= kept_net
 
 
 @_inline
@@ -396,11 +409,13 @@ def price_kernel(
 
     # Rows of one tile, reused tile after tile.
     width = TILE * months
-    factor_row = np.empty(width)  # the escalation factor of each month of the tile
-    # (a copy per scenario: ``escalation[i % months]`` would be an integer division per
-    # value, which cost as much as the rest of a call's setup)
-    for first in range(0, width, months):
-        factor_row[first : first + months] = escalation
+    # The escalation factor of each month of the tile, read where the plan escalates or has
+    # a minimum or a cap. (a copy per scenario: ``escalation[i % months]`` would be an
+    # integer division per value, which cost as much as the rest of a call's setup)
+    factor_row = np.ones(width if escalated or limited else 1)
+    if escalated or limited:
+        for first in range(0, width, months):
+            factor_row[first : first + months] = escalation
     # (rows only a prepaid commitment reads are allocated only for it)
     prepayment = np.zeros(width if prepaid else 1)  # the prepaid amount where a term opens
     if committing and prepaid:
@@ -408,12 +423,9 @@ def price_kernel(
             prepayment[m] = amount if opening_month[m] else 0.0
         for first in range(months, width, months):
             prepayment[first : first + months] = prepayment[:months]
-    kept = np.empty((parts, width))  # each component's share kept after discounts, escalated
-    for p in range(parts):
-        for i in range(width):
-            kept[p, i] = factor_row[i] * part_kept[p] if escalated else part_kept[p]
-            if folded:
-                kept[p, i] *= kept_net
+    # Each component's share kept after discounts, escalated: filled for the components that
+    # read it (fixed ones, below, and those not ``simple``).
+    kept = np.empty((parts, width))
     # Each metric's raw and served units. Its total is read from the block's array in place:
     # the _TOTAL rows stay zero, for the metrics the block lacks. (Rows and scratch that each
     # tile writes before it reads them start uninitialised: zeroing them costs more than
@@ -446,7 +458,9 @@ def price_kernel(
     gross = np.empty(width)  # the escalated, discounted charges the commitment counts
     # The share of the committed lines the commitment takes off: ``rate`` when postpaid;
     # month by month when prepaid (how much of the balance is left).
-    taken = np.full(width if committing else 1, rate)
+    # (read month by month with a prepaid commitment, reversed outcomes or credits on named
+    # lines; a postpaid commitment otherwise takes ``rate`` off without reading it)
+    taken = np.full(width if committing and (prepaid or disputes or named_lines) else 1, rate)
     later_lines = False
     for p in range(parts):
         later_lines = later_lines or target[p] == _LATER
@@ -467,7 +481,12 @@ def price_kernel(
     # every month: the price at zero, a flat fee at zero or nothing), charge the same in every
     # tile: booked once, here, into the rows each tile's sums start from.
     fixed = np.zeros(parts, dtype=np.bool_)
-    fixed_sums = np.zeros((3, width))  # by target
+    any_fixed = False
+    for p in range(parts):
+        kind = part_kind[p]
+        any_fixed = any_fixed or kind == FLAT
+        any_fixed = any_fixed or (kind in (USAGE, OUTCOME) and total_slot[part_metric[p]] < 0)
+    fixed_sums = np.zeros((3, width if any_fixed else 1))  # by target
     for p in range(parts):
         kind, k = part_kind[p], part_metric[p]
         charge = part_amount[p]
@@ -482,6 +501,7 @@ def price_kernel(
         elif kind != FLAT:
             continue
         fixed[p] = True
+        _fill_kept(kept[p], factor_row, part_kept[p], escalated, folded, kept_net)
         booked, sum_row, kept_row = base[p], fixed_sums[target[p]], kept[p]
         lo, hi = part_minimum[p], part_maximum[p]
         for i in range(width):
@@ -507,6 +527,9 @@ def price_kernel(
         any_simple = any_simple or simple[p]
         plain_kept[p] = part_kept[p] * kept_net if folded else part_kept[p]
     plain = np.empty(width if escalated and any_simple else 1)
+    for p in range(parts):
+        if not (simple[p] or fixed[p]):
+            _fill_kept(kept[p], factor_row, part_kept[p], escalated, folded, kept_net)
 
     # Graduated and volume prices of up to three tiers without fees, priced in closed form
     # (``_three_tiers``): ``closed``, with the bounds, widths and prices of each.
@@ -718,7 +741,11 @@ def price_kernel(
                     else:
                         for i in range(n):
                             own[i] += source[i] * coefficient
-                if last < first:  # no token metric: nothing to charge
+                if last < first and simple[p]:  # no token metric: nothing to charge
+                    for i in range(n):
+                        _add(0.0, i, simple_row, factor)
+                    continue
+                if last < first:
                     for i in range(n):
                         _book(0.0, i, booked, sum_row, kept_row, lo, hi)
                     continue
@@ -765,6 +792,9 @@ def price_kernel(
                 elif per == 1.0:
                     for i in range(n):
                         _book(source[i] * matched * unit, i, booked, sum_row, kept_row, lo, hi)
+                elif simple[p]:
+                    for i in range(n):
+                        _add(source[i] * matched / per * unit, i, simple_row, factor)
                 else:
                     for i in range(n):
                         _book(
@@ -874,9 +904,14 @@ def price_kernel(
             if shared:
                 # Shared over the price groups: own * kappa + q * rho (a flat fee at zero
                 # usage has no units to share it by and stays as it is).
-                for i in range(n):
-                    charge = own[i] * kappa + q[i] * rho if units[i] > 0.0 else own[i]
-                    _book(charge, i, booked, sum_row, kept_row, lo, hi)
+                if simple[p]:
+                    for i in range(n):
+                        charge = own[i] * kappa + q[i] * rho if units[i] > 0.0 else own[i]
+                        _add(charge, i, simple_row, factor)
+                else:
+                    for i in range(n):
+                        charge = own[i] * kappa + q[i] * rho if units[i] > 0.0 else own[i]
+                        _book(charge, i, booked, sum_row, kept_row, lo, hi)
             elif simple[p]:
                 for i in range(n):
                     _add(own[i], i, simple_row, factor)
