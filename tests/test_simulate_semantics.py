@@ -317,6 +317,35 @@ def test_fair_use_allowance_and_tiers_priced_in_one_pass(
     _assert_matches_the_evaluator(plan, {"seats": 12, "usage": usage, "events": []})
 
 
+@pytest.mark.parametrize(
+    "categories",
+    [
+        ["input", "output"],
+        ["input", "cache_read", "output"],
+        ["input", "cache_read", "cache_write", "output", "reasoning"],
+    ],
+)
+@pytest.mark.parametrize("minimum", [None, "25"])
+def test_token_sums_of_any_length_match_the_evaluator(categories: list[str], minimum: str | None):
+    """A tokens component's weighted sum is booked in one pass with its last three metrics
+    (fewer: the first weighed again by zero; more: the others summed first): each length
+    must match the evaluator, with or without a component minimum. (Unpriced categories
+    are priced at their parent's price, in the parent's metric weight.)"""
+    prices = {category: str(Decimal("0.5") + index) for index, category in enumerate(categories)}
+    tokens: dict[str, Any] = {"id": "llm", "type": "tokens", "per": 1000, "prices": prices}
+    if minimum is not None:
+        tokens["minimum"] = minimum
+    plan = {"ratecard": 1, "id": "tokens", "components": [tokens], "modifiers": {}}
+    plan["rounding"] = {"scope": "invoice"}
+    quantities = {"input": 90_000, "cache_read": 30_000, "cache_write": 20_000}
+    quantities |= {"output": 50_000, "reasoning": 10_000}  # (subsets within their parents)
+    usage = [
+        {"metric": f"{category}_tokens", "quantity": quantity, "dimensions": {}}
+        for category, quantity in quantities.items()
+    ]
+    _assert_matches_the_evaluator(plan, {"seats": 0, "usage": usage, "events": []})
+
+
 def _assert_matches_the_evaluator(plan_data: dict[str, Any], body: dict[str, Any]) -> None:
     plan = ratecard.load_plan(plan_data)
     summaries = _summaries(body, MONTHS)

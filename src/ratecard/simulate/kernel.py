@@ -729,10 +729,21 @@ def price_kernel(
             lo, hi, factor = part_minimum[p], part_maximum[p], plain_kept[p]
             simple_row = plain if escalated else subtotal
             if kind == TOKENS:
-                # The weighted sum of the token metrics, from zero: summed into ``own`` but
-                # for its last term, added as the sum is booked.
-                first, last = coef_start[p], coef_start[p] + coef_count[p] - 1
-                for j in range(first, last):
+                # The weighted sum of the token metrics, from zero, booked as it is summed:
+                # its last three terms in that pass (a sum of fewer weighs its first metric
+                # by zero again: ``+ 0.0``, the same digits), any before them summed into
+                # ``own`` first.
+                first, count = coef_start[p], coef_count[p]
+                if count == 0 and simple[p]:  # no token metric: nothing to charge
+                    for i in range(n):
+                        _add(0.0, i, simple_row, factor)
+                    continue
+                if count == 0:
+                    for i in range(n):
+                        _book(0.0, i, booked, sum_row, kept_row, lo, hi)
+                    continue
+                head = max(count - 3, 0)
+                for j in range(first, first + head):
                     k, coefficient = coef_metric[j], coef_value[j]
                     source = _units(usage, rows, total_slot[k], _TOTAL, k, start, n)
                     if j == first:
@@ -741,30 +752,29 @@ def price_kernel(
                     else:
                         for i in range(n):
                             own[i] += source[i] * coefficient
-                if last < first and simple[p]:  # no token metric: nothing to charge
+                last = first + head
+                k0, c0 = coef_metric[last], coef_value[last]
+                k1, c1 = (coef_metric[last + 1], coef_value[last + 1]) if count > 1 else (k0, 0.0)
+                k2, c2 = (coef_metric[last + 2], coef_value[last + 2]) if count > 2 else (k0, 0.0)
+                s0 = _units(usage, rows, total_slot[k0], _TOTAL, k0, start, n)
+                s1 = _units(usage, rows, total_slot[k1], _TOTAL, k1, start, n)
+                s2 = _units(usage, rows, total_slot[k2], _TOTAL, k2, start, n)
+                if head == 0 and simple[p]:
                     for i in range(n):
-                        _add(0.0, i, simple_row, factor)
-                    continue
-                if last < first:
+                        charge = 0.0 + s0[i] * c0 + s1[i] * c1 + s2[i] * c2
+                        _add(charge, i, simple_row, factor)
+                elif head == 0:
                     for i in range(n):
-                        _book(0.0, i, booked, sum_row, kept_row, lo, hi)
-                    continue
-                k, coefficient = coef_metric[last], coef_value[last]
-                source = _units(usage, rows, total_slot[k], _TOTAL, k, start, n)
-                if last == first and simple[p]:
-                    for i in range(n):
-                        _add(0.0 + source[i] * coefficient, i, simple_row, factor)
-                elif last == first:
-                    for i in range(n):
-                        _book(0.0 + source[i] * coefficient, i, booked, sum_row, kept_row, lo, hi)
+                        charge = 0.0 + s0[i] * c0 + s1[i] * c1 + s2[i] * c2
+                        _book(charge, i, booked, sum_row, kept_row, lo, hi)
                 elif simple[p]:
                     for i in range(n):
-                        _add(own[i] + source[i] * coefficient, i, simple_row, factor)
+                        charge = own[i] + s0[i] * c0 + s1[i] * c1 + s2[i] * c2
+                        _add(charge, i, simple_row, factor)
                 else:
                     for i in range(n):
-                        _book(
-                            own[i] + source[i] * coefficient, i, booked, sum_row, kept_row, lo, hi
-                        )
+                        charge = own[i] + s0[i] * c0 + s1[i] * c1 + s2[i] * c2
+                        _book(charge, i, booked, sum_row, kept_row, lo, hi)
                 continue
             k, matched, per = part_metric[p], part_matched[p], part_per[p]
             which = _TOTAL if kind == OUTCOME else _SERVED if has_served[k] else raw[k]
