@@ -137,7 +137,10 @@ class StreamingStats:
         if first == 0:
             tail_sum += self._nonpositive
         tail = tail_sum / tail_count if tail_count else p95
-        return Stats(self._total / self._n, p50, p90, p95, p99, self._max, max(tail, p95))
+        # (a bin stands for its centre, which may lie above every value in it: the tail's
+        # mean is kept between the 95th percentile and the maximum, as the exact one is)
+        cvar = min(max(tail, p95), self._max)
+        return Stats(self._total / self._n, p50, p90, p95, p99, self._max, cvar)
 
 
 def discount_factors(months: int, annual_rate: float) -> FloatArray:
