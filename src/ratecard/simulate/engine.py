@@ -16,9 +16,10 @@ import ctypes
 import math
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -35,7 +36,6 @@ from ratecard.simulate.pricing import (
     PlanCost,
     calendar_of,
     price_block,
-    share_bounds,
 )
 from ratecard.simulate.sampling import layout_of, sample_block, seat_path
 from ratecard.simulate.stats import Stats, StreamingStats, discount_factors, stats_of
@@ -48,7 +48,7 @@ __all__ = [
     "Priced",
     "SampledUsage",
     "SimulationResult",
-    "price_in_shares",
+    "price_chunk",
     "simulate",
     "tune_allocator",
 ]
@@ -169,65 +169,38 @@ class _Accumulator:
     over_any: int = 0
     stream: StreamingStats = field(default_factory=StreamingStats)
     counts: dict[int, NDArray[np.int64]] = field(default_factory=dict)
-    """The stream's bin counts, one array per first scenario of a share (each written by one
-    thread at a time), summed at the end."""
+    """The stream's bin counts, one array per pricing thread (by its identity), summed at the
+    end (integers: the sum does not depend on which thread counted what)."""
     extras: dict[str, list[FloatArray]] = field(default_factory=dict)
 
 
 class Priced(Protocol):
-    """A plan as :func:`price_in_shares` prices it, chunk after chunk."""
+    """A plan as :func:`price_chunk` prices it, chunk after chunk."""
 
     compiled: CompiledPlan
     calendar: Calendar
 
 
-Reader = Callable[[int, int, PlanCost], None]
-"""Called as ``read(plan, first, cost)`` with the cost of the scenarios ``first`` to ``first +
-len(cost.total)`` under ``plans[plan]``."""
+Reader = Callable[[int, PlanCost], None]
+"""Called as ``read(plan, cost)`` with the cost of a chunk under ``plans[plan]``."""
 
 
-def price_in_shares(
-    pool: Executor,
-    threads: int,
-    plans: Sequence[Priced],
-    block: Block,
-    read: Reader,
-    *,
-    details: bool = True,
+def price_chunk(
+    plans: Sequence[Priced], block: Block, read: Reader, *, details: bool = True
 ) -> None:
     """Price ``block`` under every plan (with ``details`` or the totals only:
-    :func:`~ratecard.simulate.pricing.price_block`) on ``threads`` of the pool's threads (the
-    compiled kernel releases the interpreter lock): the block's scenarios are cut into one
-    share per thread (:func:`share_bounds`), each thread prices every plan over its share and
-    hands each cost to ``read`` on that thread as soon as it is priced, while its arrays are
-    in the processor's cache (the arrays are ``read``'s to keep; calls for different shares
-    may run at once).
+    :func:`~ratecard.simulate.pricing.price_block`) on the calling thread, handing each cost to
+    ``read`` as soon as it is priced, while its arrays are in the processor's cache (they are
+    ``read``'s to keep).
 
-    A scenario's cost depends only on its own usage, so the shares change nothing in the
-    costs. Of the ways to share the work it is the fastest measured: on 2 threads and the
-    benchmark's 10 plans, about 15-20 % faster than the plans side by side, each thread on the
-    whole block (each thread reads half the usage, which stays in its cache from plan to plan;
-    and the threads finish together, where plans of unequal cost leave one waiting). It also
-    shares what ``read`` does with the costs between the threads."""
-    bounds = share_bounds(block.shape[0], threads)
-    shares = [block.rows(lo, hi) for lo, hi in bounds] if len(bounds) > 1 else [block]
-    for share in shares:
-        share.indexed()  # built before the threads start
-
-    def price_share(index: int) -> None:
-        first = bounds[index][0]
-        for plan, priced in enumerate(plans):
-            read(
-                plan,
-                first,
-                price_block(priced.compiled, shares[index], priced.calendar, details=details),
-            )
-
-    if len(shares) == 1:
-        price_share(0)
-        return
-    for _ in pool.map(price_share, range(len(shares))):
-        pass  # (raises what a thread raised)
+    :func:`simulate` runs it on one thread per chunk, several chunks at once. Of the ways to
+    share the work between threads it is the fastest measured: on 2 threads and the
+    benchmark's 10 plans, about 15 % faster than cutting each chunk's scenarios in a share
+    per thread (which doubles the calls, each with a fixed cost, and waits for the slower
+    share every chunk), and that was 15-20 % faster than the plans of a chunk side by side."""
+    block.indexed()
+    for index, plan in enumerate(plans):
+        read(index, price_block(plan.compiled, block, plan.calendar, details=details))
 
 
 def _keep(acc: _Accumulator, name: str, values: FloatArray | None) -> None:
@@ -292,10 +265,10 @@ def simulate(
     the number of scenarios done after each chunk. ``budget`` is a monthly budget.
     ``fast_allocator`` tunes the C allocator of the whole process once (see
     :func:`tune_allocator`); a library should not do that behind its caller's back, so it is
-    off by default and the ``ratecard`` command line turns it on. ``threads`` shares each
-    chunk's scenarios between that many threads (default: one per processor;
-    :func:`price_in_shares`), and draws that many chunks ahead on as many more; the results
-    do not depend on it.
+    off by default and the ``ratecard`` command line turns it on. ``threads`` prices that
+    many chunks at once, each on a thread of its own (default: one per processor;
+    :func:`price_chunk`), and draws that many chunks ahead on as many more; the results do
+    not depend on it.
     """
     if fast_allocator:
         tune_allocator()
@@ -314,16 +287,29 @@ def simulate(
     seeds = np.random.SeedSequence(seed)
     workers = max(1, threads or os.cpu_count() or 1)
     sizes = [min(chunk, sims - first) for first in range(0, sims, chunk)]
-    # Each chunk is drawn from a generator of its own, spawned in chunk order: the chunks are
-    # drawn ahead, ``workers`` at a time on threads of their own (NumPy's generators release
-    # the interpreter lock), while the chunks drawn before them are priced.
+    over = math.inf if budget is None else budget
+    # Each chunk is drawn from a generator of its own, spawned in chunk order, ``workers``
+    # chunks ahead on threads of their own (NumPy's generators release the interpreter
+    # lock); each is priced on one of ``workers`` threads, several at once; and the chunks are
+    # folded into the results in chunk order as they are done.
     rngs = (np.random.default_rng(seeds.spawn(1)[0]) for _ in sizes)
     with ThreadPoolExecutor(workers) as pool, ThreadPoolExecutor(workers) as sampler:
         drawn = deque(
             sampler.submit(sample_block, loaded, size, rng)
             for size, rng in zip(sizes[:workers], rngs, strict=False)
         )
+        priced: deque[tuple[int, Future[list[_Chunk]]]] = deque()
         done = 0
+
+        def fold_oldest() -> None:
+            nonlocal done
+            size, future = priced.popleft()
+            for acc, read in zip(accumulators, future.result(), strict=True):
+                read.fold(acc, months, budget)
+            done += size
+            if progress is not None:
+                progress(done)
+
         for index, size in enumerate(sizes):
             block = drawn.popleft().result()
             if index + workers < len(sizes):
@@ -332,10 +318,12 @@ def simulate(
                 )
             if keep:
                 usage_parts.append(block)
-            _price_chunk(pool, workers, accumulators, block, discount, budget, keep)
-            done += size
-            if progress is not None:
-                progress(done)
+            job = pool.submit(_read_chunk, accumulators, block, discount, over, keep)
+            priced.append((size, job))
+            if len(priced) > workers:
+                fold_oldest()
+        while priced:
+            fold_oldest()
     results = [_plan_result(acc, sims, months, budget) for acc in accumulators]
     usage = _usage(usage_parts, loaded) if keep else None
     return SimulationResult(loaded, start, sims, seed, results, usage, discount_rate, budget)
@@ -351,55 +339,51 @@ def _reader() -> Callable[..., float]:
 
 @dataclass
 class _Chunk:
-    """One plan's costs of one chunk, read share by share on the pricing threads (while each
-    share's costs are in cache) into sums per scenario, which are summed over the chunk once
-    every share is in: the results do not depend on where the shares were cut."""
+    """One plan's costs of one chunk, read on the thread that priced them (while they are in
+    cache) into sums per scenario; folded into the plan's accumulator in chunk order, so that
+    the results do not depend on which thread priced which chunk."""
 
     horizon: FloatArray  # each scenario's total over the horizon
     present: FloatArray  # each scenario's costs discounted
     above: NDArray[np.int64]  # each scenario's months above the budget
     nonpositive: FloatArray  # each scenario's sum of non-positive months
-    tops: list[float] = field(default_factory=list)  # each share's largest month
-    shares: dict[int, PlanCost] = field(default_factory=dict)  # kept costs by first scenario
+    top: float = -math.inf  # the largest month
+    kept: PlanCost | None = None  # the costs, when kept
 
     @classmethod
-    def empty(cls, scenarios: int) -> _Chunk:
-        size = scenarios
-        return cls(np.empty(size), np.empty(size), np.empty(size, np.int64), np.empty(size))
-
-    def read(
-        self, acc: _Accumulator, first: int, cost: PlanCost, discount: FloatArray, budget: float
-    ) -> None:
+    def read(cls, acc: _Accumulator, cost: PlanCost, discount: FloatArray, budget: float) -> _Chunk:
         total = cost.total
-        rows = slice(first, first + total.shape[0])
-        if first not in acc.counts:  # (kept costs are not counted: their statistics are exact)
-            acc.counts[first] = np.zeros(0, np.int64) if acc.keep else acc.stream.new_counts()
-        top = _reader()(
+        size = total.shape[0]
+        chunk = cls(np.empty(size), np.empty(size), np.empty(size, np.int64), np.empty(size))
+        thread = threading.get_ident()
+        if thread not in acc.counts:  # (kept costs are not counted: their statistics are exact)
+            acc.counts[thread] = np.zeros(0, np.int64) if acc.keep else acc.stream.new_counts()
+        chunk.top = _reader()(
             total,
             discount,
             budget,
-            acc.counts[first],
+            acc.counts[thread],
             *acc.stream.bin_keys,
-            self.horizon[rows],
-            self.present[rows],
-            self.above[rows],
-            self.nonpositive[rows],
+            chunk.horizon,
+            chunk.present,
+            chunk.above,
+            chunk.nonpositive,
         )
-        self.tops.append(top)
         if acc.keep:  # (the statistics are then worked out from the costs at the end)
-            self.shares[first] = cost
+            chunk.kept = cost
+        return chunk
 
     def fold(self, acc: _Accumulator, months: int, budget: float | None) -> None:
-        """Add the chunk to the plan's accumulator, summed in scenario order."""
+        """Add the chunk to the plan's accumulator (chunks in order)."""
         acc.horizon.append(self.horizon)
         acc.npv += float(self.present.sum())
         if budget is not None:
             acc.over += int(self.above.sum())
             acc.over_any += int(np.count_nonzero(self.above))
         total, nonpositive = float(self.horizon.sum()), float(self.nonpositive.sum())
-        acc.stream.add_summary(self.horizon.size * months, total, max(self.tops), nonpositive)
-        for first in sorted(self.shares):
-            cost = self.shares[first]
+        acc.stream.add_summary(self.horizon.size * months, total, self.top, nonpositive)
+        cost = self.kept
+        if cost is not None:
             acc.costs.append(cost.total)
             for metric, values in cost.unserved.items():
                 _keep(acc, "unserved:" + metric, values)
@@ -408,29 +392,23 @@ class _Chunk:
             _keep(acc, "credits", cost.credits)
 
 
-def _price_chunk(
-    pool: ThreadPoolExecutor,
-    threads: int,
+def _read_chunk(
     accumulators: list[_Accumulator],
     block: Block,
     discount: FloatArray,
-    budget: float | None,
+    budget: float,
     keep: bool,
-) -> None:
-    """Price ``block`` under every plan and fold the costs into each plan's accumulator."""
-    scenarios, months = block.shape
-    chunks = [_Chunk.empty(scenarios) for _ in accumulators]
+) -> list[_Chunk]:
+    """Price ``block`` under every plan and read the costs (on the calling thread)."""
+    chunks: list[_Chunk | None] = [None] * len(accumulators)
 
-    over = math.inf if budget is None else budget
-
-    def read(plan: int, first: int, cost: PlanCost) -> None:
-        chunks[plan].read(accumulators[plan], first, cost, discount, over)
+    def read(plan: int, cost: PlanCost) -> None:
+        chunks[plan] = _Chunk.read(accumulators[plan], cost, discount, budget)
 
     # (streamed statistics read the totals only: the units above fair use, shortfalls and
     # credits used are worked out per tile and kept only with the costs)
-    price_in_shares(pool, threads, accumulators, block, read, details=keep)
-    for acc, chunk in zip(accumulators, chunks, strict=True):
-        chunk.fold(acc, months, budget)
+    price_chunk(accumulators, block, read, details=keep)
+    return [chunk for chunk in chunks if chunk is not None]
 
 
 def _plan_result(acc: _Accumulator, sims: int, months: int, budget: float | None) -> PlanResult:

@@ -13,7 +13,6 @@ evaluator's ``exact_total`` for a plan whose ``rounding.scope`` is ``invoice``; 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +27,7 @@ from ratecard.simulate.compile import CompiledPlan
 from ratecard.simulate.program import Program, grant_order
 from ratecard.simulate.usage import Block
 
-__all__ = ["Calendar", "PlanCost", "add_months", "calendar_of", "price_block", "share_bounds"]
+__all__ = ["Calendar", "PlanCost", "add_months", "calendar_of", "price_block"]
 
 FloatArray = NDArray[np.float64]
 
@@ -105,16 +104,6 @@ def _tile() -> int:
     from ratecard.simulate.kernel import TILE
 
     return TILE
-
-
-def share_bounds(scenarios: int, shares: int) -> list[tuple[int, int]]:
-    """``scenarios`` cut into at most ``shares`` contiguous, non-empty shares of about equal
-    size, cut at whole tiles of the kernel (so that no share ends in a part of a tile it
-    could have filled): the rows ``(lo, hi)`` of each."""
-    tile = _tile()
-    tiles = -(-scenarios // tile)
-    cuts = sorted({min(tiles * t // shares * tile, scenarios) for t in range(shares)} | {scenarios})
-    return [(lo, hi) for lo, hi in itertools.pairwise(cuts) if hi > lo]
 
 
 def price_block(

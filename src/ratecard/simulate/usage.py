@@ -141,25 +141,6 @@ class Block:
     def shape(self) -> tuple[int, int]:
         return (int(self.seats.shape[0]), int(self.seats.shape[1]))
 
-    def rows(self, lo: int, hi: int) -> Block:
-        """The scenarios ``lo`` to ``hi`` (views, no copy): a share of the block that prices
-        alike, each scenario's cost depending only on its own usage."""
-
-        def share(array: FloatArray) -> FloatArray:
-            # (``broadcast_to`` costs about 20 microseconds an array: only where it is needed)
-            return (array if array.shape == self.shape else np.broadcast_to(array, self.shape))[
-                lo:hi
-            ]
-
-        return Block(
-            share(self.seats),
-            share(self.active),
-            {metric: share(a) for metric, a in self.totals.items()},
-            {metric: share(a) for metric, a in self.disputed.items()},
-            None if self.tasks is None else self.tasks[lo:hi],
-            None if self.spikes is None else self.spikes[lo:hi],
-        )
-
     def indexed(self) -> tuple[tuple[FloatArray, ...], tuple[str, ...], tuple[str, ...]]:
         """Every array in one tuple, for the pricing kernel: seats, active seats, then each
         metric's total and disputed units (each ``(scenarios, months)`` array flattened, a
