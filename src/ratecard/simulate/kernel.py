@@ -481,16 +481,18 @@ def price_kernel(
     # every month: the price at zero, a flat fee at zero or nothing), charge the same in every
     # tile: booked once, here, into the rows each tile's sums start from.
     fixed = np.zeros(parts, dtype=np.bool_)
-    any_fixed = False
-    for p in range(parts):
-        kind = part_kind[p]
-        any_fixed = any_fixed or kind == FLAT
-        any_fixed = any_fixed or (kind in (USAGE, OUTCOME) and total_slot[part_metric[p]] < 0)
-    fixed_sums = np.zeros((3, width if any_fixed else 1))  # by target
+    has_fixed = np.zeros(3, dtype=np.bool_)  # whether a fixed charge is booked into each sum
     for p in range(parts):
         kind, k = part_kind[p], part_metric[p]
+        unmetered = kind in (USAGE, OUTCOME) and total_slot[k] < 0 and disputed_slot[k] < 0
+        fixed[p] = kind == FLAT or unmetered
+        has_fixed[target[p]] |= fixed[p]
+    fixed_sums = np.zeros((3, width if has_fixed.any() else 1))  # by target
+    for p in range(parts):
+        if not fixed[p]:
+            continue
         charge = part_amount[p]
-        if kind in (USAGE, OUTCOME) and total_slot[k] < 0 and disputed_slot[k] < 0:
+        if part_kind[p] != FLAT:  # (the price of zero units)
             q[0] = 0.0
             price_row(
                 q, own, spare, 1, price_kind[p], price_unit[p], price_fee_at_zero[p], price_size[p],
@@ -498,18 +500,11 @@ def price_kernel(
                 tier_start[p], tier_count[p],
             )  # fmt: skip
             charge = own[0]
-        elif kind != FLAT:
-            continue
-        fixed[p] = True
         _fill_kept(kept[p], factor_row, part_kept[p], escalated, folded, kept_net)
         booked, sum_row, kept_row = base[p], fixed_sums[target[p]], kept[p]
         lo, hi = part_minimum[p], part_maximum[p]
         for i in range(width):
             _book(charge, i, booked, sum_row, kept_row, lo, hi)
-
-    has_fixed = np.zeros(3, dtype=np.bool_)  # whether a fixed charge is booked into each sum
-    for p in range(parts):
-        has_fixed[target[p]] |= fixed[p]
 
     # Components booked ``simple`` (:func:`_add`): without limits, and their rows read by
     # nothing but the subtotal (not the lines added later, a prepaid drawdown of one
