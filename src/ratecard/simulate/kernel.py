@@ -196,6 +196,28 @@ def _three_tiers(
 
 
 @_inline
+def _fused(
+    units: float,
+    limited_seats: float,
+    allowed_seats: float,
+    limits: tuple[float, float, float],
+    price: tuple[bool, float, float, float, float, float, float],
+) -> tuple[float, float]:
+    """A month's units above a pooled fair-use limit and its charge, for a metric priced in
+    one pass: ``limits`` is the limit and the allowance per seat and the component's matched
+    share, ``price`` :func:`_three_tiers`'s. The units are served up to the limit times the
+    limiting seats, the pool of the allowance times the allowed seats covers what it can,
+    and the rest is priced, to the same digits as the passes of fair use, allowance and
+    price."""
+    limit, allowance, matched = limits
+    volume, a, b, c, p1, p2, p3 = price
+    excess = max(units - limit * limited_seats, 0.0)
+    wanted = (units - excess) * matched
+    used = min(0.0 + allowance * allowed_seats, wanted)
+    return 0.0 + excess, _three_tiers(wanted - used, volume, a, b, c, p1, p2, p3)
+
+
+@_inline
 def _drawdown(
     net: float, before: float, amount: float, rate: float, overage: float
 ) -> tuple[float, float]:
@@ -818,21 +840,17 @@ def price_kernel(
                 g = fused_included[k]
                 allowance = 0.0 if g < 0 else included_quantity[g]
                 allowed_seat = limited_seat if g < 0 else included_seat[g]
+                served = (limit, allowance, matched)
+                price = (volume, a, b, c, p1, p2, p3)
                 if simple[p]:
                     for i in range(n):
-                        excess = max(source[i] - limit * billed[limited_seat, i], 0.0)
-                        unserved[i] = 0.0 + excess
-                        wanted = (source[i] - excess) * matched
-                        used = min(0.0 + allowance * billed[allowed_seat, i], wanted)
-                        charge = _three_tiers(wanted - used, volume, a, b, c, p1, p2, p3)
+                        cap, pool_i = billed[limited_seat, i], billed[allowed_seat, i]
+                        unserved[i], charge = _fused(source[i], cap, pool_i, served, price)
                         _add(charge, i, simple_row, factor)
                 else:
                     for i in range(n):
-                        excess = max(source[i] - limit * billed[limited_seat, i], 0.0)
-                        unserved[i] = 0.0 + excess
-                        wanted = (source[i] - excess) * matched
-                        used = min(0.0 + allowance * billed[allowed_seat, i], wanted)
-                        charge = _three_tiers(wanted - used, volume, a, b, c, p1, p2, p3)
+                        cap, pool_i = billed[limited_seat, i], billed[allowed_seat, i]
+                        unserved[i], charge = _fused(source[i], cap, pool_i, served, price)
                         _book(charge, i, booked, sum_row, kept_row, lo, hi)
                 continue
             if closed[p] and per == 1.0 and not (shared or reversed_outcomes):
